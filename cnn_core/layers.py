@@ -1,0 +1,302 @@
+"""Layer specifications with Keras semantics, for counting parameters and sizing memory.
+
+Each layer is a small frozen dataclass named and parameterised like its Keras counterpart
+(``Conv2D(filters=100, kernel_size=3, strides=2, padding="same")``). Given the shape of one
+instance (no batch axis, channels last), a layer reports its output shape, its trainable and
+non-trainable parameters, and the working behind both, so the calculator can show every step.
+
+Shape rules (Keras, channels_last):
+    padding="same"  -> out = ceil(n / s)
+    padding="valid" -> out = floor((n - k_eff) / s) + 1, k_eff = (k - 1) * dilation + 1
+No TensorFlow here: this module is imported by pages that must open fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from cnn_core.errors import CNNLabError
+
+Shape = tuple[int, ...]
+
+PADDINGS = ("same", "valid")
+
+
+def _pair(value, what: str) -> tuple[int, int]:
+    """Accept 3, (3, 3), [3, 5] or "3x5" and return a pair of positive ints."""
+    if isinstance(value, str):
+        parts = value.lower().replace("×", "x").replace(",", "x").split("x")
+        try:
+            value = tuple(int(p.strip()) for p in parts if p.strip())
+        except ValueError:
+            raise CNNLabError(f"{what} must be a whole number or two like 3x5, not {value!r}.")
+    if isinstance(value, bool):
+        raise CNNLabError(f"{what} must be a whole number, not {value!r}.")
+    if isinstance(value, (int, float)):
+        value = (value, value)
+    try:
+        pair = tuple(value)
+    except TypeError:
+        raise CNNLabError(f"{what} must be a whole number or a pair, not {value!r}.")
+    if len(pair) == 1:
+        pair = (pair[0], pair[0])
+    if len(pair) != 2:
+        raise CNNLabError(f"{what} must be one number or two (height x width), not {value!r}.")
+    out = []
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
+            raise CNNLabError(f"{what} must be whole numbers, not {value!r}.")
+        if v < 1:
+            raise CNNLabError(f"{what} must be at least 1, not {int(v)}.")
+        out.append(int(v))
+    return out[0], out[1]
+
+
+def _positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise CNNLabError(f"{what} must be a whole number, not {value!r}.")
+    if value < 1:
+        raise CNNLabError(f"{what} must be at least 1, not {int(value)}.")
+    return int(value)
+
+
+def _padding(value) -> str:
+    padding = str(value).lower().strip()
+    if padding not in PADDINGS:
+        raise CNNLabError(f"padding must be 'same' or 'valid', not {value!r}.")
+    return padding
+
+
+def _need_image(layer: "Layer", shape: Shape) -> None:
+    if len(shape) != 3:
+        raise CNNLabError(
+            f"{layer.type} needs an image-shaped input (height, width, channels), "
+            f"but it receives {_fmt_shape(shape)}. Put it before Flatten/Dense."
+        )
+
+
+def _fmt_shape(shape: Shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def conv_output_length(n: int, k: int, s: int, padding: str, dilation: int = 1) -> tuple[int, str]:
+    """One spatial dimension's output length under Keras rules, and the working as text."""
+    if padding == "same":
+        return -(-n // s), f"ceil({n}/{s}) = {-(-n // s)}"
+    k_eff = (k - 1) * dilation + 1
+    out = (n - k_eff) // s + 1
+    return out, f"floor(({n}−{k_eff})/{s})+1 = {out}"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Base: a layer without parameters that keeps its input shape (Dropout, activations)."""
+
+    name: str | None = field(default=None, kw_only=True)
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def output_shape(self, input_shape: Shape) -> tuple[Shape, str]:
+        return tuple(input_shape), "same shape as its input"
+
+    def params(self, input_shape: Shape) -> tuple[int, int, str]:
+        """(trainable, non_trainable, working)."""
+        return 0, 0, "no parameters"
+
+    def macs(self, input_shape: Shape, output_shape: Shape) -> int:
+        """Multiply-accumulates for one instance (convolutions and dense layers only)."""
+        return 0
+
+
+@dataclass(frozen=True)
+class Conv2D(Layer):
+    filters: int = 32
+    kernel_size: int | tuple[int, int] = 3
+    strides: int | tuple[int, int] = 1
+    padding: str = "valid"
+    use_bias: bool = True
+    dilation_rate: int | tuple[int, int] = 1
+    activation: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "filters", _positive_int(self.filters, "Conv2D filters"))
+        object.__setattr__(self, "kernel_size", _pair(self.kernel_size, "Conv2D kernel size"))
+        object.__setattr__(self, "strides", _pair(self.strides, "Conv2D stride"))
+        object.__setattr__(self, "dilation_rate", _pair(self.dilation_rate, "Conv2D dilation"))
+        object.__setattr__(self, "padding", _padding(self.padding))
+        object.__setattr__(self, "use_bias", bool(self.use_bias))
+
+    def output_shape(self, input_shape):
+        _need_image(self, input_shape)
+        h, w, _ = input_shape
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
+        oh, why_h = conv_output_length(h, kh, sh, self.padding, dh)
+        ow, why_w = conv_output_length(w, kw, sw, self.padding, dw)
+        if oh < 1 or ow < 1:
+            raise CNNLabError(
+                f"a {kh}×{kw} kernel with stride {sh}×{sw} and 'valid' padding does not fit "
+                f"the {h}×{w} input: the output would be {oh}×{ow} ({why_h}; {why_w}). "
+                "Use 'same' padding, a smaller kernel or a larger input."
+            )
+        return (oh, ow, self.filters), f"{why_h} × {why_w} × {self.filters} filters"
+
+    def params(self, input_shape):
+        cin = input_shape[-1]
+        kh, kw = self.kernel_size
+        weights = kh * kw * cin * self.filters
+        bias = self.filters if self.use_bias else 0
+        if self.use_bias:
+            why = f"({kh}×{kw}×{cin} + 1 bias) × {self.filters} = {weights + bias:,}"
+        else:
+            why = f"{kh}×{kw}×{cin} × {self.filters} (no bias) = {weights:,}"
+        return weights + bias, 0, why
+
+    def macs(self, input_shape, output_shape):
+        kh, kw = self.kernel_size
+        return math.prod(output_shape) * kh * kw * input_shape[-1]
+
+
+@dataclass(frozen=True)
+class _Pooling2D(Layer):
+    pool_size: int | tuple[int, int] = 2
+    strides: int | tuple[int, int] | None = None  # Keras: None means the pool size
+    padding: str = "valid"
+
+    def __post_init__(self):
+        object.__setattr__(self, "pool_size", _pair(self.pool_size, f"{self.type} pool size"))
+        strides = self.pool_size if self.strides in (None, "", 0) else self.strides
+        object.__setattr__(self, "strides", _pair(strides, f"{self.type} stride"))
+        object.__setattr__(self, "padding", _padding(self.padding))
+
+    def output_shape(self, input_shape):
+        _need_image(self, input_shape)
+        h, w, c = input_shape
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        oh, why_h = conv_output_length(h, ph, sh, self.padding)
+        ow, why_w = conv_output_length(w, pw, sw, self.padding)
+        if oh < 1 or ow < 1:
+            raise CNNLabError(
+                f"a {ph}×{pw} pool with 'valid' padding does not fit the {h}×{w} input: "
+                f"the output would be {oh}×{ow} ({why_h}; {why_w})."
+            )
+        return (oh, ow, c), f"{why_h} × {why_w} × {c} channels"
+
+
+@dataclass(frozen=True)
+class MaxPooling2D(_Pooling2D):
+    pass
+
+
+@dataclass(frozen=True)
+class AveragePooling2D(_Pooling2D):
+    pass
+
+
+@dataclass(frozen=True)
+class ZeroPadding2D(Layer):
+    padding: int | tuple = 1  # int, (sym_h, sym_w) or ((top, bottom), (left, right))
+
+    def __post_init__(self):
+        p = self.padding
+        if isinstance(p, (int, float)) and not isinstance(p, bool):
+            p = ((p, p), (p, p))
+        elif len(p) == 2 and all(isinstance(v, (int, float)) for v in p):
+            p = ((p[0], p[0]), (p[1], p[1]))
+        try:
+            (t, b), (l, r) = p
+            vals = tuple(int(v) for v in (t, b, l, r))
+        except (TypeError, ValueError):
+            raise CNNLabError(f"ZeroPadding2D padding must be n, (h, w) or ((t, b), (l, r)).")
+        if min(vals) < 0:
+            raise CNNLabError("ZeroPadding2D padding cannot be negative.")
+        object.__setattr__(self, "padding", ((vals[0], vals[1]), (vals[2], vals[3])))
+
+    def output_shape(self, input_shape):
+        _need_image(self, input_shape)
+        h, w, c = input_shape
+        (t, b), (l, r) = self.padding
+        return (h + t + b, w + l + r, c), f"{h}+{t}+{b} × {w}+{l}+{r} × {c}"
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    def output_shape(self, input_shape):
+        n = math.prod(input_shape)
+        return (n,), f"{_fmt_shape(input_shape)} = {n:,}"
+
+
+@dataclass(frozen=True)
+class GlobalAveragePooling2D(Layer):
+    def output_shape(self, input_shape):
+        _need_image(self, input_shape)
+        return (input_shape[-1],), f"one value per channel: {input_shape[-1]}"
+
+
+@dataclass(frozen=True)
+class GlobalMaxPooling2D(GlobalAveragePooling2D):
+    pass
+
+
+@dataclass(frozen=True)
+class Dense(Layer):
+    units: int = 10
+    use_bias: bool = True
+    activation: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "units", _positive_int(self.units, "Dense units"))
+        object.__setattr__(self, "use_bias", bool(self.use_bias))
+
+    def output_shape(self, input_shape):
+        # Keras' Dense acts on the last axis; leading axes are kept.
+        return tuple(input_shape[:-1]) + (self.units,), f"{self.units} units"
+
+    def params(self, input_shape):
+        n_in = input_shape[-1]
+        weights = n_in * self.units
+        bias = self.units if self.use_bias else 0
+        if self.use_bias:
+            why = f"({n_in:,} inputs + 1 bias) × {self.units:,} units = {weights + bias:,}"
+        else:
+            why = f"{n_in:,} inputs × {self.units:,} units (no bias) = {weights:,}"
+        return weights + bias, 0, why
+
+    def macs(self, input_shape, output_shape):
+        return math.prod(input_shape) * self.units
+
+
+@dataclass(frozen=True)
+class BatchNormalization(Layer):
+    center: bool = True  # beta (trainable)
+    scale: bool = True  # gamma (trainable)
+
+    def params(self, input_shape):
+        c = input_shape[-1]
+        trainable = c * (int(self.center) + int(self.scale))
+        # moving mean and moving variance: updated by statistics, not by gradients
+        return trainable, 2 * c, (
+            f"{c} channels × ({int(self.scale) + int(self.center)} trainable γ/β "
+            f"+ 2 non-trainable moving mean/variance) = {trainable + 2 * c:,}"
+        )
+
+
+@dataclass(frozen=True)
+class Dropout(Layer):
+    rate: float = 0.5
+
+
+@dataclass(frozen=True)
+class Activation(Layer):
+    activation: str = "relu"
+
+
+LAYER_TYPES: dict[str, type[Layer]] = {
+    cls.__name__: cls
+    for cls in (
+        Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten, GlobalAveragePooling2D,
+        GlobalMaxPooling2D, Dense, BatchNormalization, Dropout, Activation,
+    )
+}
