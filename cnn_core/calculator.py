@@ -262,6 +262,9 @@ def analyze(input_shape, layers: list[Layer], dtype: str = "float32") -> Network
         try:
             out, shape_working = layer.output_shape(shape)
             trainable, non_trainable, params_working = layer.params(shape)
+            if not layer.trainable and trainable:
+                non_trainable, trainable = non_trainable + trainable, 0
+                params_working += " (layer frozen: all non-trainable)"
         except CNNLabError as err:
             raise CNNLabError(f"Layer {i + 1} ({layer.type} '{name}'): {err}") from None
         reports.append(

@@ -94,6 +94,7 @@ class Layer:
     """Base: a layer without parameters that keeps its input shape (Dropout, activations)."""
 
     name: str | None = field(default=None, kw_only=True)
+    trainable: bool = field(default=True, kw_only=True)  # False: all its weights are frozen
 
     @property
     def type(self) -> str:
@@ -119,10 +120,16 @@ class Conv2D(Layer):
     padding: str = "valid"
     use_bias: bool = True
     dilation_rate: int | tuple[int, int] = 1
+    groups: int = 1
     activation: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "filters", _positive_int(self.filters, "Conv2D filters"))
+        object.__setattr__(self, "groups", _positive_int(self.groups, "Conv2D groups"))
+        if self.filters % self.groups:
+            raise CNNLabError(
+                f"Conv2D filters ({self.filters}) must be divisible by groups ({self.groups})."
+            )
         object.__setattr__(self, "kernel_size", _pair(self.kernel_size, "Conv2D kernel size"))
         object.__setattr__(self, "strides", _pair(self.strides, "Conv2D stride"))
         object.__setattr__(self, "dilation_rate", _pair(self.dilation_rate, "Conv2D dilation"))
@@ -145,18 +152,65 @@ class Conv2D(Layer):
 
     def params(self, input_shape):
         cin = input_shape[-1]
+        if cin % self.groups:
+            raise CNNLabError(
+                f"its {cin} input channels are not divisible by groups ({self.groups})."
+            )
+        cin_g = cin // self.groups  # each filter sees only its group's channels
         kh, kw = self.kernel_size
-        weights = kh * kw * cin * self.filters
+        weights = kh * kw * cin_g * self.filters
         bias = self.filters if self.use_bias else 0
+        depth = f"{cin}" if self.groups == 1 else f"({cin}/{self.groups} groups)"
         if self.use_bias:
-            why = f"({kh}×{kw}×{cin} + 1 bias) × {self.filters} = {weights + bias:,}"
+            why = f"({kh}×{kw}×{depth} + 1 bias) × {self.filters} = {weights + bias:,}"
         else:
-            why = f"{kh}×{kw}×{cin} × {self.filters} (no bias) = {weights:,}"
+            why = f"{kh}×{kw}×{depth} × {self.filters} (no bias) = {weights:,}"
         return weights + bias, 0, why
 
     def macs(self, input_shape, output_shape):
         kh, kw = self.kernel_size
-        return math.prod(output_shape) * kh * kw * input_shape[-1]
+        return math.prod(output_shape) * kh * kw * (input_shape[-1] // self.groups)
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2D(Layer):
+    """One k×k filter (× depth_multiplier) per input channel; channels are not mixed."""
+
+    kernel_size: int | tuple[int, int] = 3
+    strides: int | tuple[int, int] = 1
+    padding: str = "valid"
+    depth_multiplier: int = 1
+    use_bias: bool = True
+    dilation_rate: int | tuple[int, int] = 1
+
+    def __post_init__(self):
+        name = "DepthwiseConv2D"
+        object.__setattr__(self, "kernel_size", _pair(self.kernel_size, f"{name} kernel size"))
+        object.__setattr__(self, "strides", _pair(self.strides, f"{name} stride"))
+        object.__setattr__(self, "dilation_rate", _pair(self.dilation_rate, f"{name} dilation"))
+        object.__setattr__(self, "padding", _padding(self.padding))
+        object.__setattr__(self, "depth_multiplier",
+                           _positive_int(self.depth_multiplier, f"{name} depth multiplier"))
+        object.__setattr__(self, "use_bias", bool(self.use_bias))
+
+    def output_shape(self, input_shape):
+        _need_image(self, input_shape)
+        h, w, c = input_shape
+        as_conv = Conv2D(c * self.depth_multiplier, self.kernel_size, self.strides, self.padding,
+                         dilation_rate=self.dilation_rate)
+        return as_conv.output_shape(input_shape)
+
+    def params(self, input_shape):
+        c, m = input_shape[-1], self.depth_multiplier
+        kh, kw = self.kernel_size
+        weights = kh * kw * c * m
+        bias = c * m if self.use_bias else 0
+        why = f"{kh}×{kw} × {c} channels × {m}" + (f" + {c * m} biases" if bias else "")
+        return weights + bias, 0, f"{why} = {weights + bias:,}"
+
+    def macs(self, input_shape, output_shape):
+        kh, kw = self.kernel_size
+        return math.prod(output_shape) * kh * kw
 
 
 @dataclass(frozen=True)
@@ -229,10 +283,31 @@ class Flatten(Layer):
 
 
 @dataclass(frozen=True)
+class Reshape(Layer):
+    target_shape: tuple[int, ...] = (-1,)
+
+    def output_shape(self, input_shape):
+        n = math.prod(input_shape)
+        target = [int(d) for d in self.target_shape]
+        known = math.prod(d for d in target if d != -1)
+        if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target) or n % known:
+            raise CNNLabError(f"cannot reshape {_fmt_shape(input_shape)} to {tuple(target)}.")
+        target = [n // known if d == -1 else d for d in target]
+        if math.prod(target) != n:
+            raise CNNLabError(f"cannot reshape {_fmt_shape(input_shape)} to {tuple(target)}.")
+        return tuple(target), f"{n:,} values as {_fmt_shape(target)}"
+
+
+@dataclass(frozen=True)
 class GlobalAveragePooling2D(Layer):
+    keepdims: bool = False
+
     def output_shape(self, input_shape):
         _need_image(self, input_shape)
-        return (input_shape[-1],), f"one value per channel: {input_shape[-1]}"
+        c = input_shape[-1]
+        if self.keepdims:
+            return (1, 1, c), f"one value per channel: 1×1×{c}"
+        return (c,), f"one value per channel: {c}"
 
 
 @dataclass(frozen=True)
@@ -296,7 +371,7 @@ class Activation(Layer):
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (
-        Conv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten, GlobalAveragePooling2D,
-        GlobalMaxPooling2D, Dense, BatchNormalization, Dropout, Activation,
+        Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten, GlobalAveragePooling2D,
+        GlobalMaxPooling2D, Reshape, Dense, BatchNormalization, Dropout, Activation,
     )
 }

@@ -1,0 +1,207 @@
+"""Read a Keras model description (``model.to_json()``) into calculator layers, without Keras.
+
+Supports Keras 3 and Keras 2 (tf.keras) JSON, ``Sequential`` models and ``Functional`` models
+whose layers form a single chain (VGG16 does; ResNet's ``Add`` and Inception's ``Concatenate``
+do not, and are named in the error). The JSON is parsed as data: nothing in it is executed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cnn_core.errors import CNNLabError
+from cnn_core.layers import (
+    Activation,
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    DepthwiseConv2D,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    Layer,
+    MaxPooling2D,
+    Reshape,
+    ZeroPadding2D,
+)
+
+# Keras layers without weights that keep their input's shape
+SHAPE_PRESERVING = {
+    "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "SpatialDropout2D",
+    "GaussianNoise", "GaussianDropout", "AlphaDropout", "Rescaling", "RandomFlip",
+    "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
+}
+ALIASES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
+           "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalMaxPool2D": "GlobalMaxPooling2D"}
+
+
+def _layer_from_config(class_name: str, cfg: dict) -> Layer:
+    class_name = ALIASES.get(class_name, class_name)
+    common = {"name": cfg.get("name"), "trainable": cfg.get("trainable", True)}
+    if cfg.get("data_format", "channels_last") != "channels_last":
+        raise CNNLabError(
+            f"layer '{cfg.get('name')}' uses data_format={cfg.get('data_format')!r}; "
+            "only channels_last is supported."
+        )
+    if class_name == "Conv2D":
+        return Conv2D(
+            filters=cfg["filters"], kernel_size=cfg["kernel_size"],
+            strides=cfg.get("strides", 1), padding=cfg.get("padding", "valid"),
+            use_bias=cfg.get("use_bias", True), dilation_rate=cfg.get("dilation_rate", 1),
+            groups=cfg.get("groups", 1), activation=_activation_name(cfg.get("activation")),
+            **common,
+        )
+    if class_name in ("MaxPooling2D", "AveragePooling2D"):
+        cls = MaxPooling2D if class_name == "MaxPooling2D" else AveragePooling2D
+        return cls(pool_size=cfg.get("pool_size", 2), strides=cfg.get("strides"),
+                   padding=cfg.get("padding", "valid"), **common)
+    if class_name == "Dense":
+        return Dense(units=cfg["units"], use_bias=cfg.get("use_bias", True),
+                     activation=_activation_name(cfg.get("activation")), **common)
+    if class_name == "BatchNormalization":
+        axis = cfg.get("axis", -1)
+        if axis not in (-1, 3, [-1], [3]):
+            raise CNNLabError(
+                f"BatchNormalization '{cfg.get('name')}' normalises axis {axis}; "
+                "only the channel axis (-1) is supported."
+            )
+        return BatchNormalization(center=cfg.get("center", True), scale=cfg.get("scale", True),
+                                  **common)
+    if class_name == "Flatten":
+        return Flatten(**common)
+    if class_name in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        cls = GlobalAveragePooling2D if class_name == "GlobalAveragePooling2D" else GlobalMaxPooling2D
+        return cls(keepdims=bool(cfg.get("keepdims", False)), **common)
+    if class_name == "DepthwiseConv2D":
+        return DepthwiseConv2D(
+            kernel_size=cfg["kernel_size"], strides=cfg.get("strides", 1),
+            padding=cfg.get("padding", "valid"), depth_multiplier=cfg.get("depth_multiplier", 1),
+            use_bias=cfg.get("use_bias", True), dilation_rate=cfg.get("dilation_rate", 1),
+            **common,
+        )
+    if class_name == "Reshape":
+        return Reshape(target_shape=tuple(cfg["target_shape"]), **common)
+    if class_name == "ZeroPadding2D":
+        return ZeroPadding2D(padding=cfg.get("padding", 1), **common)
+    if class_name in ("Dropout", "SpatialDropout2D"):
+        return Dropout(rate=cfg.get("rate", 0.5), **common)
+    if class_name in SHAPE_PRESERVING:
+        return Activation(activation=_activation_name(cfg.get("activation")) or class_name,
+                          **common)
+    raise KeyError(class_name)
+
+
+def _activation_name(activation) -> str | None:
+    if isinstance(activation, dict):  # Keras 3 may serialise activations as objects
+        return activation.get("config", {}).get("name") or activation.get("class_name")
+    return activation
+
+
+def _input_shape_from(layer_entries: list[dict]) -> tuple[int, ...] | None:
+    for entry in layer_entries:
+        cfg = entry.get("config", {})
+        for key in ("batch_shape", "batch_input_shape"):
+            if cfg.get(key):
+                return tuple(cfg[key][1:])
+        build = entry.get("build_config", {}).get("input_shape")
+        if build:
+            return tuple(build[1:])
+    return None
+
+
+def _inbound_names(entry: dict) -> list[str]:
+    """Names of the layers feeding this one (Keras 3 and Keras 2 node formats)."""
+    names = []
+    for node in entry.get("inbound_nodes", []):
+        if isinstance(node, dict):  # Keras 3: {"args": [{"config": {"keras_history": [...]}}]}
+            stack = list(node.get("args", [])) + list(node.get("kwargs", {}).values())
+            while stack:
+                item = stack.pop()
+                if isinstance(item, list):
+                    stack.extend(item)
+                elif isinstance(item, dict):
+                    history = item.get("config", {}).get("keras_history")
+                    if history:
+                        names.append(history[0])
+        elif isinstance(node, list):  # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
+            names.extend(t[0] for t in node if isinstance(t, list) and t)
+    return names
+
+
+def parse_keras_json(text: str) -> tuple[tuple[int, ...], list[Layer]]:
+    """(input_shape, layers) of a Sequential or single-chain Functional model's JSON."""
+    try:
+        model = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as err:
+        raise CNNLabError(f"this is not valid JSON ({err}). Paste the output of model.to_json().")
+    if not isinstance(model, dict) or "config" not in model or "class_name" not in model:
+        raise CNNLabError("this JSON is not a Keras model: expected the output of model.to_json().")
+    kind = model["class_name"]
+    config = model["config"]
+    entries = config.get("layers") if isinstance(config, dict) else None
+    if kind not in ("Sequential", "Functional", "Model") or not isinstance(entries, list):
+        raise CNNLabError(f"unsupported model class {kind!r}: use a Sequential or Functional model.")
+    if kind != "Sequential":
+        _check_single_chain(entries)
+    input_shape = _input_shape_from(entries) or _input_shape_from([model])
+    if input_shape is None or any(d is None for d in input_shape):
+        raise CNNLabError(
+            "the model has no fixed input shape; build it with keras.Input((height, width, "
+            "channels)) before calling to_json()."
+        )
+    layers, unsupported = [], []
+    for entry in entries:
+        class_name = entry.get("class_name")
+        if class_name == "InputLayer":
+            continue
+        try:
+            layers.append(_layer_from_config(class_name, entry.get("config", {})))
+        except KeyError as missing:
+            if str(missing).strip("'") == class_name:
+                unsupported.append(class_name)
+            else:
+                raise CNNLabError(f"layer {class_name} is missing its {missing} setting.")
+    if unsupported:
+        names = ", ".join(sorted(set(unsupported)))
+        raise CNNLabError(f"unsupported layer types: {names}. The calculator covers Conv2D, "
+                          "pooling, Dense, Flatten, BatchNormalization, Dropout and activations.")
+    return tuple(int(d) for d in input_shape), layers
+
+
+SUPPORTED = {
+    "InputLayer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Dense", "BatchNormalization",
+    "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D", "DepthwiseConv2D",
+    "Reshape",
+} | SHAPE_PRESERVING | set(ALIASES)
+
+
+def _check_single_chain(entries: list[dict]) -> None:
+    previous = None
+    breaks = []
+    for entry in entries:
+        inbound = _inbound_names(entry)
+        name = entry.get("name") or entry.get("config", {}).get("name")
+        if entry.get("class_name") == "InputLayer":
+            if previous is not None:
+                breaks.append(f"{name} (a second input)")
+        elif len(inbound) != 1 or (previous is not None and inbound[0] != previous):
+            breaks.append(f"{name} ({entry.get('class_name')})")
+        previous = name
+    if breaks:
+        unsupported = sorted({e.get("class_name") for e in entries} - SUPPORTED)
+        also = f" Unsupported layer types: {', '.join(unsupported)}." if unsupported else ""
+        raise CNNLabError(
+            "this model is not a single chain of layers: it branches or merges at "
+            f"{', '.join(breaks[:3])}{'…' if len(breaks) > 3 else ''}.{also}"
+        )
+
+
+def read_keras_json_file(path: str | Path) -> tuple[tuple[int, ...], list[Layer]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CNNLabError(f"cannot read {path}: {err}")
+    return parse_keras_json(text)
