@@ -74,7 +74,8 @@ def wait_for_health(url, process, timeout_s=SERVER_START_TIMEOUT_S):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with status {process.returncode} before it was healthy")
+            raise RuntimeError(
+                f"streamlit exited with status {process.returncode} before it was healthy")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200 and response.read().strip() == b"ok":
