@@ -1,0 +1,385 @@
+"""Train an MNIST recipe, report progress, stop on request, evaluate on the test set once.
+
+    train(recipe_name, settings, on_progress, stop_event)  -> TrainResult   (synchronous)
+    start_training(...) -> TrainingRun                       (a daemon thread; one per process)
+
+Progress events are plain dicts: ``{"kind": "batch", ...}`` a few dozen times per epoch (the
+training loss/accuracy are Keras' running means over the epoch so far, i.e. smoothed within
+the epoch) and ``{"kind": "epoch", ...}`` at each epoch's end with the validation figures.
+
+One training at a time per server process: ``start_training`` takes a process-wide lock and
+raises CNNLabError naming the running job if another session holds it. The thread stops by
+itself when its Stop event is set, when nobody has polled it for ``heartbeat_timeout`` seconds
+(the browser tab was closed) or after ``max_seconds``; the lock is released in every case.
+
+Data: the last ``holdout`` training images validate (model selection never sees the test set);
+the test set is evaluated once, at the end. Pixels are scaled to [0, 1], shape (N, 28, 28, 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnn_core.errors import CNNLabError
+from cnn_core.recipes import TrainSettings, build_model, recipe
+
+CLASSES = 10
+BATCH_EVENTS_PER_EPOCH = 25  # chart points per epoch for the training curves
+
+
+# -- data -------------------------------------------------------------------------------------
+
+@dataclass
+class Splits:
+    x_train: np.ndarray  # (N, 28, 28, 1) float32 in [0, 1]
+    y_train: np.ndarray  # (N,) uint8
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    validation: str  # "held-out training images" or "test set"
+
+
+def scale(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]."""
+    return (np.asarray(images, dtype=np.float32) / 255.0)[..., None]
+
+
+def make_splits(settings: TrainSettings, train_examples: int | None = None, data=None) -> Splits:
+    """Hold out the last ``settings.holdout`` training images for validation; optionally train
+    on only the first ``train_examples`` of the rest (quick experiments, tests)."""
+    from cnn_core.mnist_data import load_mnist
+
+    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
+    holdout = int(settings.holdout)
+    if not 0 <= holdout < len(x_train) - 100:
+        raise CNNLabError(f"the validation hold-out must be between 0 and {len(x_train) - 100:,}.")
+    if holdout:
+        x_val, y_val = x_train[-holdout:], y_train[-holdout:]
+        x_train, y_train = x_train[:-holdout], y_train[:-holdout]
+        validation = f"{holdout:,} held-out training images"
+    else:  # the exercise's set-up: the test set watches training (nothing is selected on it)
+        x_val, y_val, validation = x_test, y_test, "the test set (as in the exercise)"
+    if train_examples is not None:
+        if train_examples < 100:
+            raise CNNLabError("train on at least 100 examples.")
+        x_train, y_train = x_train[:train_examples], y_train[:train_examples]
+    return Splits(scale(x_train), y_train, scale(x_val), y_val, scale(x_test), y_test, validation)
+
+
+def training_dataset(x: np.ndarray, y: np.ndarray, settings: TrainSettings):
+    """A shuffled, batched tf.data pipeline; random shifts/rotations if ``settings.augment``."""
+    import tensorflow as tf
+    from keras import layers
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    ds = ds.shuffle(len(x), seed=settings.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(settings.batch_size)
+    if settings.augment:
+        shift = settings.shift / 28  # RandomTranslation takes a fraction of the size
+        augment = [
+            layers.RandomRotation(settings.rotation / 360, fill_mode="constant",
+                                  seed=settings.seed),
+            layers.RandomTranslation(shift, shift, fill_mode="constant", seed=settings.seed),
+        ]
+
+        def transform(images, labels):
+            for layer in augment:
+                images = layer(images, training=True)
+            return images, labels
+
+        ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def learning_rate(settings: TrainSettings, steps: int):
+    """Adam's learning rate: constant, or one-cycle (linear warm-up over 20% of the steps from
+    peak/25, then cosine decay to 0)."""
+    import keras
+
+    if settings.schedule == "constant":
+        return settings.learning_rate
+    if settings.schedule != "one_cycle":
+        raise CNNLabError(f"unknown schedule {settings.schedule!r}; use constant or one_cycle.")
+    warmup = max(1, steps // 5)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=settings.learning_rate / 25,
+        decay_steps=max(1, steps - warmup),
+        warmup_target=settings.learning_rate,
+        warmup_steps=warmup,
+    )
+
+
+# -- the training loop ------------------------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    errors: int
+    confusion: np.ndarray  # (10, 10): rows true digit, columns predicted
+    probabilities: np.ndarray  # (N, 10)
+    labels: np.ndarray  # (N,)
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def per_class_accuracy(self) -> np.ndarray:
+        return np.diag(self.confusion) / self.confusion.sum(axis=1)
+
+    def misclassified(self, limit: int = 40) -> list[dict]:
+        """The wrong predictions, most confident first: index, true, predicted, confidence."""
+        wrong = np.flatnonzero(self.predicted != self.labels)
+        confidence = self.probabilities[wrong, self.predicted[wrong]]
+        order = wrong[np.argsort(-confidence, kind="stable")][:limit]
+        return [
+            {"index": int(i), "true": int(self.labels[i]), "predicted": int(self.predicted[i]),
+             "confidence": float(self.probabilities[i].max())}
+            for i in order
+        ]
+
+
+def evaluate(model, x: np.ndarray, y: np.ndarray) -> Evaluation:
+    probabilities = np.asarray(model.predict(x, batch_size=1000, verbose=0), dtype=np.float64)
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.bincount(
+        np.asarray(y, np.int64) * CLASSES + predicted, minlength=CLASSES * CLASSES
+    ).reshape(CLASSES, CLASSES)
+    errors = int((predicted != y).sum())
+    return Evaluation(1 - errors / len(y), errors, confusion, probabilities, np.asarray(y))
+
+
+@dataclass
+class TrainResult:
+    model: object  # keras.Model (partial if stopped)
+    history: list[dict]  # one row per completed epoch
+    batches: list[dict]  # running training figures within epochs
+    evaluation: Evaluation | None
+    seconds: float  # training time (fit only)
+    stopped: bool  # ended before the last epoch
+
+
+def _progress_callback(on_progress, stop_event, steps_per_epoch, epochs, history, batches):
+    import keras
+
+    every = max(1, steps_per_epoch // BATCH_EVENTS_PER_EPOCH)
+    total_steps = steps_per_epoch * epochs
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.monotonic()
+            self.epoch_start = self.start
+            self.epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            self.epoch_start = time.monotonic()
+            self.step = 0
+
+        def _event(self, kind, step, logs):
+            done = self.epoch * steps_per_epoch + step
+            elapsed = time.monotonic() - self.start
+            eta = elapsed / done * (total_steps - done) if done else math.nan
+            event = {
+                "kind": kind, "epoch": self.epoch + 1, "epochs": epochs,
+                "step": done, "steps": total_steps, "progress": done / total_steps,
+                "elapsed": elapsed, "eta": eta,
+                "x": self.epoch + step / steps_per_epoch,  # epochs completed, fractional
+            }
+            event.update({k: float(v) for k, v in (logs or {}).items()})
+            return event
+
+        def on_train_batch_end(self, batch, logs=None):
+            if stop_event is not None and stop_event.is_set():
+                self.model.stop_training = True  # Keras checks this after every batch
+            step = self.step = batch + 1
+            if step % every == 0 or step == steps_per_epoch:
+                event = self._event("batch", step, logs)
+                batches.append(event)
+                if on_progress:
+                    on_progress(event)
+
+        def on_epoch_end(self, epoch, logs=None):
+            # a Stop mid-epoch still ends the epoch (Keras validates it): keep it, marked partial
+            event = self._event("epoch", self.step, logs)
+            event["complete"] = self.step == steps_per_epoch
+            event["seconds"] = time.monotonic() - self.epoch_start
+            event["learning_rate"] = float(self.model.optimizer.learning_rate)
+            history.append(event)
+            if on_progress:
+                on_progress(event)
+
+    return Progress()
+
+
+def train(
+    recipe_name: str,
+    settings: TrainSettings | None = None,
+    on_progress=None,
+    stop_event: threading.Event | None = None,
+    train_examples: int | None = None,
+    evaluate_test: bool = True,
+    data=None,
+) -> TrainResult:
+    """Build the recipe's model, fit it, evaluate it once on the test set."""
+    import keras
+
+    settings = settings or recipe(recipe_name).settings
+    check_settings(settings)
+    splits = make_splits(settings, train_examples, data)
+    keras.utils.set_random_seed(settings.seed)
+    model = build_model(recipe_name, settings)
+    steps_per_epoch = math.ceil(len(splits.x_train) / settings.batch_size)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate(settings, steps_per_epoch * settings.epochs)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history: list[dict] = []
+    batches: list[dict] = []
+    callback = _progress_callback(
+        on_progress, stop_event, steps_per_epoch, settings.epochs, history, batches
+    )
+    start = time.monotonic()
+    model.fit(
+        training_dataset(splits.x_train, splits.y_train, settings),
+        validation_data=(splits.x_val, splits.y_val),
+        epochs=settings.epochs,
+        callbacks=[callback],
+        shuffle=False,  # the dataset shuffles itself
+        verbose=0,
+    )
+    seconds = time.monotonic() - start
+    evaluation = evaluate(model, splits.x_test, splits.y_test) if evaluate_test else None
+    complete = sum(1 for row in history if row["complete"])
+    return TrainResult(model, history, batches, evaluation, seconds,
+                       stopped=complete < settings.epochs)
+
+
+def check_settings(settings: TrainSettings) -> None:
+    """Reject settings a user could type that cannot train."""
+    if not 1 <= settings.epochs <= 100:
+        raise CNNLabError("epochs must be between 1 and 100.")
+    if not 1 <= settings.batch_size <= 4096:
+        raise CNNLabError("batch size must be between 1 and 4,096.")
+    if not 0 < settings.learning_rate <= 1:
+        raise CNNLabError("the learning rate must be above 0 and at most 1.")
+
+
+# -- one background training per process --------------------------------------------------------
+
+_LOCK = threading.Lock()
+_ACTIVE: "TrainingRun | None" = None
+
+
+@dataclass
+class TrainingRun:
+    """A training job on a daemon thread; the page keeps it in its session state and polls it."""
+
+    recipe_name: str
+    settings: TrainSettings
+    train_examples: int | None = None
+    heartbeat_timeout: float = 60.0  # seconds without a poll before the run gives up
+    max_seconds: float = 30 * 60
+    state: str = "starting"  # starting, running, finished, stopped, abandoned, failed
+    history: list[dict] = field(default_factory=list)
+    batches: list[dict] = field(default_factory=list)
+    latest: dict = field(default_factory=dict)
+    result: TrainResult | None = None
+    error: str | None = None
+    started_at: float = field(default_factory=time.time)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    last_seen: float = field(default_factory=time.monotonic)
+    thread: threading.Thread | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("finished", "stopped", "abandoned", "failed")
+
+    def heartbeat(self) -> None:
+        """The page calls this on every poll; a run nobody polls stops itself."""
+        self.last_seen = time.monotonic()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self.done
+
+    def describe(self) -> str:
+        where = f"epoch {self.latest.get('epoch', 1)}/{self.settings.epochs}"
+        eta = self.latest.get("eta")
+        left = f", about {eta:.0f} s left" if eta is not None and math.isfinite(eta) else ""
+        return f"the {self.recipe_name!r} recipe ({where}{left})"
+
+    def _on_progress(self, event: dict) -> None:
+        self.latest = event
+        (self.history if event["kind"] == "epoch" else self.batches).append(event)
+        idle = time.monotonic() - self.last_seen
+        if idle > self.heartbeat_timeout and not self.stop_event.is_set():
+            self.state = "abandoned"
+            self.stop_event.set()
+        if time.time() - self.started_at > self.max_seconds:
+            self.stop_event.set()
+
+    def _run(self) -> None:
+        global _ACTIVE
+        try:
+            self.state = "running"
+            result = train(self.recipe_name, self.settings, self._on_progress, self.stop_event,
+                           self.train_examples)
+            self.result = result
+            if self.state != "abandoned":
+                self.state = "stopped" if result.stopped else "finished"
+        except CNNLabError as err:
+            self.error, self.state = str(err), "failed"
+        except Exception as err:  # a crash in Keras must not take the lock with it
+            self.error, self.state = f"training failed: {type(err).__name__}: {err}", "failed"
+        finally:
+            _ACTIVE = None
+            _LOCK.release()
+
+
+def active_run() -> TrainingRun | None:
+    """The run holding this process's training slot, if any."""
+    return _ACTIVE
+
+
+def start_training(
+    recipe_name: str,
+    settings: TrainSettings,
+    train_examples: int | None = None,
+    heartbeat_timeout: float = 60.0,
+) -> TrainingRun:
+    """Start a background run, or raise CNNLabError if another one is running here."""
+    global _ACTIVE
+    check_settings(settings)
+    recipe(recipe_name)
+    if not _LOCK.acquire(blocking=False):
+        running = _ACTIVE.describe() if _ACTIVE else "another model"
+        raise CNNLabError(
+            f"Another session is training {running} on this server. One training runs at a "
+            "time (the machine has 2 CPU cores); try again when it finishes."
+        )
+    run = TrainingRun(recipe_name, settings, train_examples, heartbeat_timeout)
+    _ACTIVE = run
+    try:
+        run.thread = threading.Thread(target=run._run, name=f"mnist-{recipe_name}", daemon=True)
+        run.thread.start()
+    except Exception:
+        _ACTIVE = None
+        _LOCK.release()
+        raise
+    return run
