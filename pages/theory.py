@@ -1,5 +1,157 @@
-"""Placeholder until its issue lands."""
+"""Theory Q&A: six classic CNN questions, answered with sources, live demos and self-checks.
 
+The text lives in content/theory/ (Markdown + one CSV); the demos are cnn_core.theory_demos
+(numpy and the calculator — no TensorFlow is imported by this page).
+"""
+
+import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
-st.info("This page is being built.")
+from cnn_core import theory
+from cnn_core import theory_demos as demos
+from cnn_core.calculator import DTYPES, OPTIMIZER_SLOTS, format_bytes
+from cnn_core.errors import CNNLabError
+from cnn_core.presets import PRESET_TITLES, PRESETS
+
+
+@st.cache_data
+def load_content():
+    facts = demos.facts()
+    return theory.load_sections(facts), theory.load_architectures(facts)
+
+
+def dense_vs_conv_ui():
+    st.markdown("**Try it:** a dense layer vs a 'same' convolution with as many outputs.")
+    c = st.columns(5)
+    h = c[0].number_input("Height", 1, 1024, 28, key="q1_h")
+    w = c[1].number_input("Width", 1, 1024, 28, key="q1_w")
+    ch = c[2].number_input("Channels", 1, 512, 1, key="q1_c")
+    f = c[3].number_input("Filters", 1, 1024, 32, key="q1_f")
+    k = c[4].number_input("Kernel", 1, 15, 3, key="q1_k")
+    r = demos.dense_vs_conv(int(h), int(w), int(ch), int(f), int(k))
+    m = st.columns(3)
+    m[0].metric("Convolution: parameters", f"{r['conv_params']:,}")
+    m[1].metric("Dense: parameters", f"{r['dense_params']:,}")
+    m[2].metric("Dense / convolution", f"{r['dense_params'] / r['conv_params']:,.0f}×")
+    st.caption(f"Convolution: {r['conv_working']}. Dense: {r['dense_working']} "
+               f"({format_bytes(r['dense_bytes'])} in float32). Counted by the calculator.")
+    st.markdown("**Shift a digit:** the convolution's map moves with it; the dense layer's does not.")
+    c = st.columns(3)
+    digit = c[0].selectbox("Digit", list(demos.DIGIT_STROKES), index=2, key="q1_digit")
+    dx = c[1].slider("Shift right (pixels)", -3, 3, 2, key="q1_dx")
+    dy = c[2].slider("Shift down (pixels)", -3, 3, 0, key="q1_dy")
+    d = demos.shifted_digit_demo(digit, dy, dx)
+    images = [d["image"], d["shifted"]] + [demos.to_display(d[key]) for key in
+              ("conv_map", "conv_shifted", "dense_map", "dense_shifted")]
+    st.image(images, width=96, clamp=True, caption=["input", "shifted", "conv map", "conv map of shifted",
+             "dense output", "dense output of shifted"])
+    m = st.columns(3)
+    m[0].metric("Conv: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['conv_equivariance_error']:.3f}")
+    m[1].metric("Dense: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['dense_equivariance_error']:.3f}")
+    m[2].metric("Conv + global max pool: change", f"{d['pooled_change']:.3f}")
+
+
+def reference_case_ui():
+    c = st.columns(2)
+    batch = c[0].number_input("Mini-batch size", 1, 4096, 50, key="q2_batch")
+    dtype = c[1].selectbox("Number format", list(DTYPES), key="q2_dtype")
+    report, b = demos.reference_case(int(batch), dtype)
+    st.dataframe(pd.DataFrame(demos.layer_rows(report)), hide_index=True)
+    m = st.columns(3)
+    m[0].metric("Parameters", f"{report.total_params:,}")
+    m[1].metric("Predict one image", f"{report.inference_bytes:,} B")
+    m[2].metric(f"Train, batch {b['batch_size']} (bare minimum)", f"{b['bare_minimum']:,} B")
+    st.caption(f"{format_bytes(report.inference_bytes)} to predict; "
+               f"{format_bytes(b['bare_minimum'])} to train.")
+    try:
+        st.page_link("pages/calculator.py", label="Open this network in the calculator",
+                     icon="🧮", query_params={"preset": "exercise2"})
+    except StreamlitPageNotFoundError:  # page run on its own, outside the app's navigation
+        st.markdown("[Open this network in the calculator](/calculator?preset=exercise2)")
+
+
+def oom_fixes_ui():
+    c = st.columns(3)
+    name = c[0].selectbox("Network", list(PRESETS), format_func=PRESET_TITLES.get, key="q3_net")
+    batch = c[1].number_input("Mini-batch size", 1, 4096, 32, key="q3_batch")
+    opt = c[2].selectbox("Optimizer", list(OPTIMIZER_SLOTS), index=3, key="q3_opt")
+    rows = pd.DataFrame(demos.oom_fixes(name, int(batch), opt))
+    st.dataframe(rows.drop(columns="bytes"), hide_index=True)
+    st.bar_chart(rows.dropna(subset="bytes").set_index("fix")["bytes"] / 1e6, horizontal=True,
+                 y_label="training memory (MB)", x_label="")
+
+
+def pooling_vs_conv_ui():
+    c = st.columns(4)
+    shift = c[0].slider("Shift the photo (pixels)", 0, 3, 1, key="q4_shift")
+    kernel = c[1].selectbox("Conv kernel", ["random (untrained)", "average"], key="q4_kernel")
+    size = c[2].selectbox("Conv kernel size", [2, 3], key="q4_size")
+    channels = c[3].number_input("Channels (for the counts)", 1, 1024, 64, key="q4_channels")
+    r = demos.pooling_vs_strided_conv(shift, kernel, size, int(channels))
+    st.image([demos.to_display(r[key]) for key in ("features", "pooled", "strided")], clamp=True,
+             width=240, caption=["edge map of the photo", "2×2 max pooling", "stride-2 convolution"])
+    shape = "×".join(map(str, r["output_shape"]))
+    st.dataframe(pd.DataFrame({
+        "": ["max pooling 2×2", f"convolution {size}×{size}, stride 2"],
+        "output": [shape, "×".join(map(str, r["conv_output_shape"]))],
+        "parameters": [r["pool_params"], r["conv_params"]],
+        "FLOPs per image": [r["pool_flops"], r["conv_flops"]],
+        f"output change, {shift}-pixel shift": [f"{r['pool_change']:.1%}", f"{r['conv_change']:.1%}"],
+    }), hide_index=True)
+    st.caption(f"Conv parameters: {r['conv_working']}. FLOPs: 2 per multiply-accumulate, 1 per "
+               f"comparison. The edge map itself changes by {r['feature_change']:.1%}. "
+               "Photo: Chelsea the cat, Stefan van der Walt, CC0 (scikit-image).")
+
+
+def lrn_ui():
+    c = st.columns(5)
+    peak = c[0].slider("Channel 3's activation", 0.0, 300.0, 100.0, key="q5_peak")
+    n = c[1].selectbox("n", [1, 3, 5, 7, 9], index=2, key="q5_n")
+    k = c[2].number_input("k", 0.0, 10.0, 2.0, key="q5_k")
+    alpha = c[3].number_input("α", 0.0, 0.01, 1e-4, step=1e-5, format="%.5f", key="q5_alpha")
+    beta = c[4].number_input("β", 0.0, 2.0, 0.75, key="q5_beta")
+    rows = pd.DataFrame(demos.lrn_demo(peak, n, k, alpha, beta)).set_index("channel")
+    st.bar_chart(rows[["before", "after LRN"]], stack=False)
+    st.dataframe(rows.style.format("{:.3f}"))
+    st.caption("TensorFlow arguments for these settings: "
+               f"`{demos.tf_lrn_arguments(n, k, alpha, beta)}`.")
+
+
+def architectures_ui(table):
+    st.dataframe(pd.DataFrame(table), hide_index=True)
+
+
+def quiz_ui(section):
+    st.subheader("Self-check")
+    choices = [st.radio(item.question, item.options, index=None, key=f"quiz{section.number}_{i}")
+               for i, item in enumerate(section.quiz)]
+    if st.toggle("Show the answers", key=f"reveal{section.number}"):
+        for item, choice in zip(section.quiz, choices):
+            verdict = "" if choice is None else ("✅ " if theory.is_correct(item, choice) else "❌ ")
+            st.markdown(f"{verdict}**{item.question}** — {item.options[item.answer]}. "
+                        f"{item.explanation}")
+
+
+st.title("📖 Theory Q&A")
+st.write("The classic CNN questions, answered with sources, with live demos computed by "
+         "`cnn_core` and a self-check after each.")
+sections, architectures = load_content()
+query = st.text_input("Search the questions", placeholder="e.g. pooling, memory, ResNet")
+shown = theory.search(sections, query)
+if not shown:
+    st.info(f"No question mentions “{query}”. Try another word.")
+DEMOS = {"dense_vs_conv": dense_vs_conv_ui, "reference_case": reference_case_ui,
+         "oom_fixes": oom_fixes_ui, "pooling_vs_conv": pooling_vs_conv_ui, "lrn": lrn_ui,
+         "architectures": lambda: architectures_ui(architectures)}
+for section in shown:
+    st.header(f"{section.number}. {section.title}")
+    st.markdown(section.answer)
+    with st.container(border=True):
+        try:
+            DEMOS[section.demo]()
+        except CNNLabError as err:
+            st.error(str(err))
+    st.markdown("**References**\n\n" + "\n".join(f"- {ref}" for ref in section.references))
+    quiz_ui(section)
+    st.divider()
