@@ -131,8 +131,13 @@ def _inbound_names(entry: dict) -> list[str]:
     return names
 
 
-def parse_keras_json(text: str) -> tuple[tuple[int, ...], list[Layer]]:
+def parse_keras_json(text: str | bytes) -> tuple[tuple[int, ...], list[Layer]]:
     """(input_shape, layers) of a Sequential or single-chain Functional model's JSON."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CNNLabError("this file is not UTF-8 text; upload the JSON from model.to_json().")
     try:
         model = json.loads(text)
     except (json.JSONDecodeError, TypeError) as err:
