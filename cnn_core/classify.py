@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,7 +234,9 @@ def load_classifier(key, configured=None, download=True, precision="float32"):
     path = resolve_weights(spec, configured, download=download)
     model = spec.build()
     try:
-        model.load_weights(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")     # "skipping layer …" would leave random weights
+            model.load_weights(str(path))
     except Exception as error:
         reason = str(error).splitlines()[0][:200]
         raise CNNLabError(f"{path} could not be loaded into {spec.title} ({reason}).") from None

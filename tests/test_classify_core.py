@@ -1,0 +1,209 @@
+"""cnn_core.classify against Keras itself: preprocessing, Inception v3's size, the weight
+resolution order (configured path → Keras cache → download), class names, top-k and the CLI.
+No network: Inception v3 gets random weights saved to a temporary file; downloads are faked."""
+
+import dataclasses
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cnn_core import classify
+from cnn_core.classify import (class_names, load_classifier, main, models, preprocess_caffe,
+                               preprocess_for_inception, resolve_weights, top_k)
+from cnn_core.errors import CNNLabError
+
+INCEPTION = models["inception_v3"]
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """An empty Keras cache, no configured weights, and a Keras download that fails."""
+    import keras
+
+    calls = []
+
+    def failing_get_file(*args, **kwargs):
+        calls.append((args, kwargs))
+        raise Exception("URL fetch failure: no network in this test")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.delenv("CNNLAB_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setattr(keras.utils, "get_file", failing_get_file)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def random_inception(tmp_path_factory):
+    """A randomly initialised InceptionV3 and its weights saved to a temporary file."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    model = classify.build_inception_v3()
+    path = tmp_path_factory.mktemp("weights") / "my_inception.weights.h5"
+    model.save_weights(path)
+    return model, path
+
+
+# --- preprocessing equals Keras' own ----------------------------------------------------------
+
+def test_inception_preprocessing_equals_keras_and_spans_exactly_minus_one_to_one():
+    from keras.applications import inception_v3
+
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 299, 299, 3), dtype=np.uint8)
+    pixels[0, 0, 0] = [0, 255, 128]
+    ours = preprocess_for_inception(pixels)
+    theirs = inception_v3.preprocess_input(pixels.astype(np.float32))
+    assert ours.dtype == np.float32 and np.array_equal(ours, theirs)
+    assert ours.min() == -1.0 and ours.max() == 1.0
+
+
+def test_caffe_preprocessing_equals_keras():
+    from keras.applications import imagenet_utils
+
+    pixels = np.random.default_rng(1).integers(0, 256, (2, 227, 227, 3), dtype=np.uint8)
+    theirs = imagenet_utils.preprocess_input(pixels.astype(np.float32), mode="caffe")
+    np.testing.assert_allclose(preprocess_caffe(pixels), theirs, rtol=0, atol=1e-5)
+
+
+def test_inception_v3_has_the_published_parameter_count(random_inception):
+    """23,851,784 parameters (Keras Applications table, and the issue)."""
+    model, _ = random_inception
+    assert model.count_params() == 23_851_784
+    assert model.get_layer(INCEPTION.gradcam_layer).output.shape == (None, 8, 8, 2048)
+
+
+# --- the weight resolution order ----------------------------------------------------------------
+
+def test_configured_weights_load_through_the_same_path(offline, random_inception, monkeypatch):
+    model, path = random_inception
+    monkeypatch.setenv("CNNLAB_INCEPTION_WEIGHTS", str(path))
+    classifier = load_classifier("inception_v3")
+    pixels = np.random.default_rng(2).integers(0, 256, (2, 299, 299, 3), dtype=np.uint8)
+    expected = model(preprocess_for_inception(pixels), training=False).numpy()
+    np.testing.assert_allclose(classifier.predict(pixels), expected, atol=1e-5)
+    assert offline == []                          # found locally: no download attempted
+
+
+def test_configured_path_wins_over_the_keras_cache(offline, random_inception, tmp_path):
+    _, path = random_inception
+    cache = tmp_path / "cache" / "models"
+    cache.mkdir(parents=True)
+    (cache / INCEPTION.weights_file).write_bytes(b"stale")
+    assert resolve_weights(INCEPTION, configured=str(path), cache_dir=cache) == path
+
+
+def test_cached_file_is_used_when_its_hash_matches(offline, tmp_path):
+    cache = tmp_path / "models"
+    cache.mkdir()
+    cached = cache / INCEPTION.weights_file
+    cached.write_bytes(b"pretend these are 92 MB of weights")
+    spec = dataclasses.replace(INCEPTION, weights_hash=hashlib.md5(cached.read_bytes()).hexdigest())
+    assert resolve_weights(spec, cache_dir=cache) == cached
+    assert offline == []
+
+
+def test_cached_file_with_a_mismatching_hash_is_refused_clearly(offline, tmp_path):
+    cache = tmp_path / "models"
+    cache.mkdir()
+    (cache / INCEPTION.weights_file).write_bytes(b"not the published weights")
+    with pytest.raises(CNNLabError) as error:
+        resolve_weights(INCEPTION, cache_dir=cache)
+    message = str(error.value)
+    assert "does not match Keras' published md5 hash" in message
+    assert INCEPTION.weights_hash in message and "Delete it" in message
+
+
+def test_download_is_tried_last_with_keras_published_hash(offline):
+    with pytest.raises(CNNLabError, match="the download failed"):
+        resolve_weights(INCEPTION)
+    (args, kwargs), = offline
+    assert args[0] == INCEPTION.weights_file and kwargs["file_hash"] == INCEPTION.weights_hash
+    assert kwargs["cache_subdir"] == "models"
+
+
+def test_configured_path_that_does_not_exist(offline, tmp_path):
+    with pytest.raises(CNNLabError, match="CNNLAB_INCEPTION_WEIGHTS points to .*not a file"):
+        resolve_weights(INCEPTION, configured=str(tmp_path / "nope.h5"))
+
+
+def test_weights_of_another_model_give_a_clear_error(offline, monkeypatch):
+    squeezenet_weights = resolve_weights(models["squeezenet"])
+    monkeypatch.setenv("CNNLAB_INCEPTION_WEIGHTS", str(squeezenet_weights))
+    with pytest.raises(CNNLabError, match="could not be loaded into Inception v3"):
+        load_classifier("inception_v3")
+
+
+# --- class names and top-k ---------------------------------------------------------------------
+
+def test_class_names_are_in_keras_index_order():
+    names = class_names()
+    assert len(names) == 1000
+    assert (names[0], names[1], names[281], names[282], names[285], names[999]) == (
+        "tench", "goldfish", "tabby", "tiger cat", "Egyptian cat", "toilet tissue")
+    with open("data/imagenet_classes.json") as file:
+        wnids = [entry["wnid"] for entry in json.load(file)["classes"]]
+    assert wnids == sorted(wnids) and wnids[0] == "n01440764"   # Keras/Caffe: sorted WordNet IDs
+
+
+def test_top_k_is_sorted_and_labelled():
+    probabilities = np.full(1000, 0.0005, np.float32)
+    probabilities[[285, 281, 7]] = [0.3, 0.5, 0.1]
+    top = top_k(probabilities, 3)
+    assert [entry["index"] for entry in top] == [281, 285, 7]
+    assert top[0] == {"label": "tabby", "index": 281, "probability": pytest.approx(0.5)}
+
+
+# --- command line -------------------------------------------------------------------------------
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.png").write_bytes(open("data/samples/cat_chelsea.png", "rb").read())
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return folder
+
+
+def test_cli_json_one_object_per_input_exit_1_on_failure(offline, photo_folder, capsys):
+    assert main([str(photo_folder), "--json", "--top", "3"]) == 1
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [sorted(line) for line in lines] == [["error", "path"], ["model", "path", "top"]]
+    assert lines[0]["path"].endswith("broken.jpg") and "broken.jpg" in lines[0]["error"]
+    assert lines[1]["model"] == "squeezenet" and len(lines[1]["top"]) == 3
+    assert sorted(lines[1]["top"][0]) == ["index", "label", "probability"]
+    assert "using SqueezeNet" in captured.err       # auto fell back, and said so
+
+
+def test_cli_exit_0_when_all_classified(offline, capsys):
+    assert main(["data/samples/cat_chelsea.png", "--model", "squeezenet"]) == 0
+    assert capsys.readouterr().out.startswith("data/samples/cat_chelsea.png [squeezenet]: ")
+
+
+@pytest.mark.parametrize("argv", [[], ["x.jpg", "--model", "vgg99"], ["x.jpg", "--top", "0"],
+                                  ["x.jpg", "--top", "many"]])
+def test_cli_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+
+
+def test_cli_inception_without_weights_fails_clearly(offline, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data/samples/cat_chelsea.png", "--model", "inception_v3"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "Inception v3 weights are not available" in error
+
+
+def test_cli_as_a_module_prints_only_json_on_stdout(tmp_path):
+    env = {"KERAS_HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "cnn_core.classify", "data/samples/raccoon.jpg",
+                           "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["path"] == "data/samples/raccoon.jpg" and len(result["top"]) == 5
