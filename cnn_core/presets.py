@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from cnn_core.errors import CNNLabError
 from cnn_core.layers import (
+    Activation,
     AveragePooling2D,
+    BatchNormalization,
     Conv2D,
     Dense,
     Dropout,
@@ -43,6 +45,41 @@ def mnist_baseline() -> Preset:
         MaxPooling2D(2),  # (5, 5, 64)
         Flatten(),  # (1600,)
         Dense(128, activation="relu"),
+        Dense(10, activation="softmax"),
+    ]
+
+
+def mnist_fast() -> Preset:
+    """The MNIST page's fast recipe (cnn_core.recipes.fast_model)."""
+    return (28, 28, 1), [
+        Conv2D(32, 5, use_bias=False),  # (24, 24, 32)
+        BatchNormalization(),
+        Activation("relu"),
+        MaxPooling2D(2),  # (12, 12, 32)
+        Conv2D(64, 5, use_bias=False),  # (8, 8, 64)
+        BatchNormalization(),
+        Activation("relu"),
+        MaxPooling2D(2),  # (4, 4, 64)
+        Flatten(),  # (1024,)
+        Dense(128, activation="relu"),
+        Dense(10, activation="softmax"),
+    ]
+
+
+def mnist_best() -> Preset:
+    """The MNIST page's best recipe (cnn_core.recipes.best_model)."""
+    layers: list[Layer] = []
+    for filters, pool in ((32, False), (32, True), (64, False), (64, True)):
+        layers += [Conv2D(filters, 3, padding="same", use_bias=False), BatchNormalization(),
+                   Activation("relu")]
+        if pool:
+            layers.append(MaxPooling2D(2))
+    return (28, 28, 1), layers + [
+        Flatten(),  # (3136,)
+        Dense(256, use_bias=False),
+        BatchNormalization(),
+        Activation("relu"),
+        Dropout(0.3),
         Dense(10, activation="softmax"),
     ]
 
@@ -101,6 +138,8 @@ def vgg16() -> Preset:
 PRESETS = {
     "exercise2": exercise2,
     "mnist_baseline": mnist_baseline,
+    "mnist_fast": mnist_fast,
+    "mnist_best": mnist_best,
     "lenet5": lenet5,
     "alexnet": alexnet,
     "vgg16": vgg16,
@@ -109,6 +148,8 @@ PRESETS = {
 PRESET_TITLES = {
     "exercise2": "Exercise: 3 conv layers, 200×300 RGB (reference case)",
     "mnist_baseline": "MNIST CNN (the training page's baseline)",
+    "mnist_fast": "MNIST fast recipe (batch norm, the training page's default)",
+    "mnist_best": "MNIST best recipe (4 conv + batch norm)",
     "lenet5": "LeNet-5 (1998)",
     "alexnet": "AlexNet (2012)",
     "vgg16": "VGG-16 (2014)",

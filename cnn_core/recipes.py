@@ -32,6 +32,12 @@ class TrainSettings:
     holdout: int = 5000  # last training examples kept for validation; 0: validate on the test set
     seed: int = 0
 
+    @property
+    def validation(self) -> str:
+        if self.holdout:
+            return f"{self.holdout:,} held-out training images"
+        return "the test set (as in the exercise; it only watches, nothing is selected on it)"
+
     def with_changes(self, **changes) -> "TrainSettings":
         return replace(self, **changes)
 

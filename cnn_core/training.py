@@ -9,8 +9,9 @@ the epoch) and ``{"kind": "epoch", ...}`` at each epoch's end with the validatio
 
 One training at a time per server process: ``start_training`` takes a process-wide lock and
 raises CNNLabError naming the running job if another session holds it. The thread stops by
-itself when its Stop event is set, when nobody has polled it for ``heartbeat_timeout`` seconds
-(the browser tab was closed) or after ``max_seconds``; the lock is released in every case.
+itself when its Stop event is set, when ``keep_alive()`` has said False for ``grace_seconds``
+(the page passes "is my Streamlit session still open?": the tab was closed) or after
+``max_seconds``; the lock is released in every case.
 
 Data: the last ``holdout`` training images validate (model selection never sees the test set);
 the test set is evaluated once, at the end. Pixels are scaled to [0, 1], shape (N, 28, 28, 1).
@@ -46,7 +47,6 @@ class Splits:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    validation: str  # "held-out training images" or "test set"
 
 
 def scale(images: np.ndarray) -> np.ndarray:
@@ -66,14 +66,13 @@ def make_splits(settings: TrainSettings, train_examples: int | None = None, data
     if holdout:
         x_val, y_val = x_train[-holdout:], y_train[-holdout:]
         x_train, y_train = x_train[:-holdout], y_train[:-holdout]
-        validation = f"{holdout:,} held-out training images"
     else:  # the exercise's set-up: the test set watches training (nothing is selected on it)
-        x_val, y_val, validation = x_test, y_test, "the test set (as in the exercise)"
+        x_val, y_val = x_test, y_test
     if train_examples is not None:
         if train_examples < 100:
             raise CNNLabError("train on at least 100 examples.")
         x_train, y_train = x_train[:train_examples], y_train[:train_examples]
-    return Splits(scale(x_train), y_train, scale(x_val), y_val, scale(x_test), y_test, validation)
+    return Splits(scale(x_train), y_train, scale(x_val), y_val, scale(x_test), y_test)
 
 
 def training_dataset(x: np.ndarray, y: np.ndarray, settings: TrainSettings):
@@ -289,8 +288,9 @@ class TrainingRun:
     recipe_name: str
     settings: TrainSettings
     train_examples: int | None = None
-    heartbeat_timeout: float = 60.0  # seconds without a poll before the run gives up
-    max_seconds: float = 30 * 60
+    keep_alive: object = None  # () -> bool: is the session that started the run still open?
+    grace_seconds: float = 30.0  # ... closed this long: the run stops (the tab was closed)
+    max_seconds: float = 30 * 60  # no run on a shared server trains longer than this
     state: str = "starting"  # starting, running, finished, stopped, abandoned, failed
     history: list[dict] = field(default_factory=list)
     batches: list[dict] = field(default_factory=list)
@@ -299,16 +299,13 @@ class TrainingRun:
     error: str | None = None
     started_at: float = field(default_factory=time.time)
     stop_event: threading.Event = field(default_factory=threading.Event)
-    last_seen: float = field(default_factory=time.monotonic)
+    gone_since: float | None = None
+    _keras_file: bytes | None = None
     thread: threading.Thread | None = None
 
     @property
     def done(self) -> bool:
         return self.state in ("finished", "stopped", "abandoned", "failed")
-
-    def heartbeat(self) -> None:
-        """The page calls this on every poll; a run nobody polls stops itself."""
-        self.last_seen = time.monotonic()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -317,6 +314,20 @@ class TrainingRun:
         if self.thread is not None:
             self.thread.join(timeout)
         return self.done
+
+    def progress_text(self) -> str:
+        """'running · epoch 2/3 · about 14 s left'."""
+        text = f"{self.state} · epoch {self.latest.get('epoch', 1)}/{self.settings.epochs}"
+        eta = self.latest.get("eta")
+        if not self.done and eta is not None and math.isfinite(eta):
+            text += f" · about {eta:.0f} s left"
+        return text
+
+    def keras_file(self) -> bytes:
+        """The trained model as .keras bytes (saved once, for the download button)."""
+        if self._keras_file is None:
+            self._keras_file = model_bytes(self.result.model)
+        return self._keras_file
 
     def describe(self) -> str:
         where = f"epoch {self.latest.get('epoch', 1)}/{self.settings.epochs}"
@@ -327,10 +338,14 @@ class TrainingRun:
     def _on_progress(self, event: dict) -> None:
         self.latest = event
         (self.history if event["kind"] == "epoch" else self.batches).append(event)
-        idle = time.monotonic() - self.last_seen
-        if idle > self.heartbeat_timeout and not self.stop_event.is_set():
-            self.state = "abandoned"
-            self.stop_event.set()
+        now = time.monotonic()
+        if self.keep_alive is not None and not self.keep_alive():
+            self.gone_since = self.gone_since or now
+            if now - self.gone_since > self.grace_seconds and not self.stop_event.is_set():
+                self.state = "abandoned"
+                self.stop_event.set()
+        else:
+            self.gone_since = None
         if time.time() - self.started_at > self.max_seconds:
             self.stop_event.set()
 
@@ -361,7 +376,7 @@ def start_training(
     recipe_name: str,
     settings: TrainSettings,
     train_examples: int | None = None,
-    heartbeat_timeout: float = 60.0,
+    keep_alive=None,
 ) -> TrainingRun:
     """Start a background run, or raise CNNLabError if another one is running here."""
     global _ACTIVE
@@ -373,7 +388,7 @@ def start_training(
             f"Another session is training {running} on this server. One training runs at a "
             "time (the machine has 2 CPU cores); try again when it finishes."
         )
-    run = TrainingRun(recipe_name, settings, train_examples, heartbeat_timeout)
+    run = TrainingRun(recipe_name, settings, train_examples, keep_alive)
     _ACTIVE = run
     try:
         run.thread = threading.Thread(target=run._run, name=f"mnist-{recipe_name}", daemon=True)
@@ -383,3 +398,115 @@ def start_training(
         _LOCK.release()
         raise
     return run
+
+
+# -- what the page shows: tables, files and Altair charts (no Streamlit here) -------------------
+
+HISTORY_COLUMNS = ("epoch", "x", "complete", "loss", "accuracy", "val_loss", "val_accuracy",
+                   "learning_rate", "seconds")
+
+
+def history_frame(history: list[dict]):
+    """One row per epoch (a stopped epoch is kept with complete=False); x = epochs trained."""
+    import pandas as pd
+
+    return pd.DataFrame([{k: row.get(k) for k in HISTORY_COLUMNS} for row in history],
+                        columns=list(HISTORY_COLUMNS))
+
+
+def history_csv(history: list[dict]) -> str:
+    return history_frame(history).to_csv(index=False)
+
+
+def model_bytes(model) -> bytes:
+    """The model as a .keras file (architecture, weights, optimizer state)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mnist.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def run_summary(run: TrainingRun, number: int) -> dict:
+    """One row of the session's table of runs."""
+    s, last = run.settings, (run.history[-1] if run.history else {})
+    evaluation = run.result.evaluation if run.result else None
+    return {
+        "run": f"#{number} {run.recipe_name}", "state": run.state,
+        "epochs": f"{sum(r['complete'] for r in run.history)}/{s.epochs}",
+        "batch": s.batch_size, "lr": s.learning_rate, "augment": s.augment,
+        "val acc": last.get("val_accuracy"),
+        "test acc": evaluation.accuracy if evaluation else None,
+        "test errors": evaluation.errors if evaluation else None,
+        "fit s": round(run.result.seconds, 1) if run.result else None,
+    }
+
+
+def curves_chart(history: list[dict], batches: list[dict], metric: str):
+    """Training (running mean within each epoch) and validation curves of 'loss'/'accuracy'."""
+    import altair as alt
+    import pandas as pd
+
+    rows = [{"epochs": b["x"], metric: b[metric], "series": "train (running)"}
+            for b in batches if metric in b]
+    rows += [{"epochs": h["x"], metric: h[f"val_{metric}"], "series": "validation"}
+             for h in history if f"val_{metric}" in h]
+    data = pd.DataFrame(rows, columns=["epochs", metric, "series"])
+    return (
+        alt.Chart(data, title=metric, height=220)
+        .mark_line(point=alt.OverlayMarkDef(size=30))
+        .encode(x=alt.X("epochs:Q", title="epochs"),
+                y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False)),
+                color=alt.Color("series:N", legend=alt.Legend(orient="bottom")))
+    )
+
+
+def confusion_chart(confusion: np.ndarray):
+    """Heatmap: rows true digit, columns predicted; counts written in the cells."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame([{"true": t, "predicted": p, "count": int(confusion[t, p])}
+                         for t in range(CLASSES) for p in range(CLASSES)])
+    base = alt.Chart(data, title="confusion matrix (test set)", height=320, width=320)
+    cells = base.mark_rect().encode(
+        x="predicted:O", y="true:O",
+        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues")),
+        tooltip=["true", "predicted", "count"])
+    text = base.mark_text(fontSize=10).encode(
+        x="predicted:O", y="true:O", text="count:Q",
+        color=alt.condition("datum.count > 200", alt.value("white"), alt.value("black")))
+    return cells + text
+
+
+def per_class_chart(per_class_accuracy: np.ndarray):
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame({"digit": range(CLASSES), "accuracy": per_class_accuracy})
+    low = float(min(per_class_accuracy.min(), 0.99)) - 0.005
+    return alt.Chart(data, title="accuracy per digit (test set)", height=320).mark_bar().encode(
+        x="digit:O", y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[low, 1]), axis=alt.Axis(
+            format="%")), tooltip=["digit", alt.Tooltip("accuracy:Q", format=".2%")])
+
+
+def runs_chart(runs: list[TrainingRun]):
+    """The validation accuracy of every run of the session, overlaid."""
+    import altair as alt
+    import pandas as pd
+
+    rows = [{"epochs": h["x"], "val_accuracy": h["val_accuracy"], "run": f"#{i} {r.recipe_name}"}
+            for i, r in enumerate(runs, 1) for h in r.history if "val_accuracy" in h]
+    data = pd.DataFrame(rows, columns=["epochs", "val_accuracy", "run"])
+    return alt.Chart(data, title="validation accuracy of this session's runs", height=260) \
+        .mark_line(point=True).encode(x="epochs:Q", color="run:N",
+                                      y=alt.Y("val_accuracy:Q", scale=alt.Scale(zero=False)))
+
+
+def probabilities_chart(probabilities: np.ndarray):
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame({"digit": range(CLASSES), "probability": probabilities})
+    return alt.Chart(data, height=220).mark_bar().encode(
+        x="digit:O", y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1])),
+        tooltip=["digit", alt.Tooltip("probability:Q", format=".3f")])
