@@ -24,8 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from cnn_core.errors import CNNLabError
 from cnn_core.layers import LAYER_TYPES, Layer, Shape
@@ -90,19 +92,19 @@ class NetworkReport:
     dtype: str
 
     # -- parameters ------------------------------------------------------------------------
-    @property
+    @cached_property
     def trainable_params(self) -> int:
         return sum(l.trainable_params for l in self.layers)
 
-    @property
+    @cached_property
     def non_trainable_params(self) -> int:
         return sum(l.non_trainable_params for l in self.layers)
 
-    @property
+    @cached_property
     def total_params(self) -> int:
         return self.trainable_params + self.non_trainable_params
 
-    @property
+    @cached_property
     def macs(self) -> int:
         return sum(l.macs for l in self.layers)
 
@@ -128,7 +130,7 @@ class NetworkReport:
     def param_bytes(self) -> int:
         return self.total_params * self.param_itemsize
 
-    @property
+    @cached_property
     def activation_bytes(self) -> int:
         """All layers' activations for one instance (kept for back-propagation)."""
         return sum(l.activation_elements for l in self.layers) * self.activation_itemsize
@@ -136,7 +138,7 @@ class NetworkReport:
     def layer_activation_bytes(self, layer: LayerReport) -> int:
         return layer.activation_elements * self.activation_itemsize
 
-    @property
+    @cached_property
     def inference_peak(self) -> tuple[int, int]:
         """(bytes, i): the largest pair of consecutive activations is layer i-1's and i's
         (i = 0 is the first layer; its predecessor is the input)."""
@@ -231,18 +233,21 @@ class NetworkReport:
         }
 
 
+@lru_cache(maxsize=None)
+def _snake_case(type_name: str) -> str:
+    """'MaxPooling2D' -> 'max_pooling2d', as Keras names layers."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", type_name).lower().replace("2_d", "2d")
+
+
 def _keras_style_names(layers: list[Layer]) -> list[str]:
     """Keras' default names: conv2d, conv2d_1, max_pooling2d, ... unless a layer has one."""
-    import re
-
     counts: dict[str, int] = {}
     names = []
     for layer in layers:
         if layer.name:
             names.append(layer.name)
             continue
-        base = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", layer.type).lower()
-        base = base.replace("2_d", "2d")
+        base = _snake_case(layer.type)
         k = counts.get(base, 0)
         counts[base] = k + 1
         names.append(base if k == 0 else f"{base}_{k}")
