@@ -170,8 +170,21 @@ def open_from_navigation(page, title, timeout_ms=60_000):
     wait_for_app_idle(page, timeout_ms=timeout_ms)
 
 
-def save_screenshot(page, name):
+def save_screenshot(page, name, max_height=8000):
+    """Screenshot the whole page to ``test-artifacts/<name>.png``.
+
+    Streamlit scrolls inside its main container, so a "full page" screenshot would stop at the
+    viewport: the viewport is stretched to the content's height (up to ``max_height``) first.
+    """
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     path = ARTIFACTS_DIR / f"{name}.png"
+    viewport = page.viewport_size
+    content_height = page.evaluate(
+        """() => Math.max(...Array.from(document.querySelectorAll('[data-testid="stMain"] *'))
+                  .slice(0, 50).map(e => e.scrollHeight), document.body.scrollHeight)""")
+    page.set_viewport_size({"width": viewport["width"],
+                            "height": min(max(content_height, viewport["height"]), max_height)})
+    page.wait_for_timeout(300)      # let charts re-lay out at the new size
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(viewport)
     return path

@@ -4,7 +4,9 @@ exception box, and shows its own content (not the placeholder). Each page is scr
 
 import pytest
 
-from harness import assert_no_exception, open_app, open_from_navigation, save_screenshot
+from harness import (
+    StreamlitServer, assert_no_exception, open_app, open_from_navigation, save_screenshot,
+)
 
 PLACEHOLDER = "This page is being built."
 
@@ -16,6 +18,10 @@ PAGES = [
     ("Classify photos", "/classify", "classify"),
     ("Home", "/", "home"),
 ]
+
+
+NAV_LINKS = '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]'
+SIDEBAR_CAPTION = "CNN Lab — learn and"     # the shared frame's sidebar text (streamlit_app.py)
 
 
 def main_text(page):
@@ -51,3 +57,24 @@ def test_deep_links_open_directly(page, app_url, path):
     open_app(page, app_url + path, timeout_ms=120_000)
     assert_no_exception(page, path)
     assert len(main_text(page).strip()) > 50
+
+
+def test_deep_link_as_first_visit_still_runs_the_apps_frame(page):
+    """A shared link to /calculator, opened first after a server (re)start, must get the app's
+    own navigation and frame (titles from ``st.navigation``, the sidebar caption).
+
+    Streamlit treats a ``pages/`` folder next to the entry script as a v1 multipage app until
+    some session runs ``st.navigation``: the first deep link then runs the page script alone,
+    with file-name navigation ("streamlit app", "calculator", ...) and without the frame. A
+    fresh server is started so this test does not depend on what other tests opened first.
+    """
+    with StreamlitServer(log_name="streamlit-server-deeplink.log") as server:
+        open_app(page, f"{server.url}/calculator", timeout_ms=120_000)
+        assert_no_exception(page, "/calculator as first visit")
+        titles = [link.inner_text().strip() for link in page.locator(NAV_LINKS).all()]
+        save_screenshot(page, "deep-link-first-visit")
+        assert any("Architecture calculator" in t for t in titles), (
+            f"first visit to /calculator shows Streamlit's v1 file-name navigation {titles} "
+            "instead of streamlit_app.py's; rename pages/ (e.g. app_pages/) so Streamlit "
+            "does not treat it as a v1 pages folder (issue 2, streamlit_app.py)")
+        assert page.get_by_text(SIDEBAR_CAPTION).count() == 1
