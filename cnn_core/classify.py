@@ -216,6 +216,11 @@ class Classifier:
         self.forward = tf.function(lambda x: model(x, training=False), input_signature=signature)
         self.grad_model = None
 
+    def warm_up(self):
+        """Trace the compiled forward pass once, so the first user does not wait for it."""
+        side = self.spec.input_size
+        self.predict(np.zeros((1, side, side, 3), np.uint8))
+
     def predict(self, pixels, batch_size=16):
         """uint8 RGB (n, s, s, 3) → float32 probabilities (n, 1000), ``batch_size`` per call."""
         inputs = self.spec.preprocess(pixels)
@@ -268,12 +273,16 @@ class Classification:
         return {"path": self.name, "model": model_key, "top": self.top}
 
 
-def classify_sources(classifier, sources, k=5, batch_size=16):
-    """Prepare every source (a bad file becomes an error entry), then classify the good ones
-    in batches. Returns (classifications in input order, forward-pass seconds)."""
+def source_name(source):
+    return str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload")
+
+
+def classify_sources(classifier, sources, k=5, batch_size=16, names=None):
+    """Prepare every source (path, bytes or upload; a bad file becomes an error entry), then
+    classify the good ones in batches. ``names`` overrides the names shown (default: the path
+    or upload name). Returns (classifications in input order, forward-pass seconds)."""
     results = []
-    for source in sources:
-        name = str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload")
+    for source, name in zip(sources, names or map(source_name, sources)):
         try:
             results.append(Classification(name, prepare_image(source, classifier.spec.input_size,
                                                               name=name)))
