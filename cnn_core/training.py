@@ -377,6 +377,7 @@ def start_training(
     settings: TrainSettings,
     train_examples: int | None = None,
     keep_alive=None,
+    grace_seconds: float = 30.0,
 ) -> TrainingRun:
     """Start a background run, or raise CNNLabError if another one is running here."""
     global _ACTIVE
@@ -388,7 +389,7 @@ def start_training(
             f"Another session is training {running} on this server. One training runs at a "
             "time (the machine has 2 CPU cores); try again when it finishes."
         )
-    run = TrainingRun(recipe_name, settings, train_examples, keep_alive)
+    run = TrainingRun(recipe_name, settings, train_examples, keep_alive, grace_seconds)
     _ACTIVE = run
     try:
         run.thread = threading.Thread(target=run._run, name=f"mnist-{recipe_name}", daemon=True)
