@@ -167,7 +167,7 @@ def resolve_weights(spec, configured=None, cache_dir=None, download=True):
                                              cache_subdir=cache_dir.name,
                                              file_hash=spec.weights_hash))
     except Exception as error:   # no network, proxy refusal, hash mismatch after download
-        reason = str(error).splitlines()[0][:200]
+        reason = str(error).splitlines()[0].rsplit(" -- ", 1)[-1][:200]   # Keras: "URL … -- why"
         raise CNNLabError(f"{unavailable}, and the download failed ({reason}).") from None
 
 
@@ -356,16 +356,19 @@ def heatmap_overlay(image, cam, opacity=0.45):
 
 
 def top_k_chart(top, title):
-    """Altair horizontal bar chart of a top-k list, most probable first."""
+    """Altair horizontal bar chart of a top-k list, most probable first, with % labels."""
     import altair as alt
     import pandas as pd
 
     data = pd.DataFrame(top)
-    return alt.Chart(data, title=title).mark_bar().encode(
+    base = alt.Chart(data, title=title).encode(
         x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        y=alt.Y("label:N", sort="-x", title=None),
+        y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
         tooltip=["label", "index", alt.Tooltip("probability:Q", format=".2%")],
-    ).properties(height=30 * len(top) + 20)
+    )
+    bars = base.mark_bar()
+    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("probability:Q", format=".1%"))
+    return (bars + labels).properties(height=28 * len(top))
 
 
 def expand_paths(paths):

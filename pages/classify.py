@@ -72,9 +72,12 @@ def result_ui(result, classifier, second, show_cam):
     with st.container(border=True):
         st.subheader(result.name)
         pipeline_ui(result.image, classifier)
-        columns = st.columns(3 if second else 2)
+        columns = st.columns([3, 2, 3] if second else [3, 2])
         columns[0].altair_chart(classify.top_k_chart(result.top, classifier.spec.title),
-                                width="stretch")
+                                width="stretch", height=220)
+        columns[0].caption(f"{result.top[0]['label']}: "
+                           f"{result.top[0]['probability']:.1%} (ImageNet class "
+                           f"{result.top[0]['index']})")
         if show_cam:
             best = result.top[0]
             cam = classify.grad_cam(classifier, result.image.pixels, best["index"])
@@ -82,7 +85,8 @@ def result_ui(result, classifier, second, show_cam):
                              caption=f"Grad-CAM: where {classifier.spec.title} saw "
                                      f"“{best['label']}”", width="stretch")
         if second:
-            columns[-1].altair_chart(classify.top_k_chart(second[1], second[0]), width="stretch")
+            columns[-1].altair_chart(classify.top_k_chart(second[1], second[0]), width="stretch",
+                                     height=220)
 
 
 st.title("📷 Classify photos")
