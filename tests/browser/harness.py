@@ -158,8 +158,14 @@ def assert_no_exception(page, where=""):
 
 
 def open_app(page, url, timeout_ms=60_000):
-    """Load a URL and wait for its first script run to finish."""
+    """Load a URL and wait for its first script run to finish.
+
+    Between connecting and starting the first run the app already reads as idle, so wait for
+    the page script's first element before waiting for idle.
+    """
     page.goto(url)
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stElementContainer"]',
+                           timeout=timeout_ms)
     wait_for_app_idle(page, timeout_ms=timeout_ms)
 
 
