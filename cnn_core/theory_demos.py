@@ -344,7 +344,7 @@ def oom_fixes(
     kept, seg = checkpointed_activation_elements(base)
     b = base.training_breakdown(batch_size, optimizer)
     checkpointed = b["total"] - b["activations"] + batch_size * kept * base.activation_itemsize
-    add(f"Gradient checkpointing (segments of {seg} of {len(base.layers)} layers)",
+    add(f"Gradient checkpointing (best: segments of {seg}; {len(base.layers)} layers in all)",
         checkpointed, base.total_params, "≈ one extra forward pass per step")
     add("Split the layers over 2 GPUs (model parallel): the fuller GPU",
         model_parallel_bytes(base, batch_size, optimizer), base.total_params,

@@ -77,9 +77,9 @@ def oom_fixes_ui():
     batch = c[1].number_input("Mini-batch size", 1, 4096, 32, key="q3_batch")
     opt = c[2].selectbox("Optimizer", list(OPTIMIZER_SLOTS), index=3, key="q3_opt")
     rows = pd.DataFrame(demos.oom_fixes(name, int(batch), opt))
-    st.dataframe(rows.drop(columns="bytes"), hide_index=True)
+    st.table(rows.drop(columns="bytes"), hide_index=True)
     st.bar_chart(rows.dropna(subset="bytes").set_index("fix")["bytes"] / 1e6, horizontal=True,
-                 y_label="training memory (MB)", x_label="")
+                 sort=False, x_label="", y_label="training memory (MB)")
 
 
 def pooling_vs_conv_ui():
@@ -114,12 +114,13 @@ def lrn_ui():
     rows = pd.DataFrame(demos.lrn_demo(peak, n, k, alpha, beta)).set_index("channel")
     st.bar_chart(rows[["before", "after LRN"]], stack=False)
     st.dataframe(rows.style.format("{:.3f}"))
-    st.caption("TensorFlow arguments for these settings: "
-               f"`{demos.tf_lrn_arguments(n, k, alpha, beta)}`.")
+    st.caption(f"Each activation is divided by (k + α·Σ a²)^β over the {n} channels centred on "
+               "it: the neighbours of the strong channel 3 are damped the most. TensorFlow "
+               f"arguments for these settings: `{demos.tf_lrn_arguments(n, k, alpha, beta)}`.")
 
 
 def architectures_ui(table):
-    st.dataframe(pd.DataFrame(table), hide_index=True)
+    st.table(pd.DataFrame(table), hide_index=True)
 
 
 def quiz_ui(section):

@@ -27,7 +27,7 @@ def outputs(at):
     """Everything a demo displays as text: metrics, tables, captions."""
     return (
         [(m.label, m.value) for m in at.metric],
-        [d.value.to_csv() for d in at.dataframe],
+        [d.value.to_csv() for d in [*at.dataframe, *at.table]],
         [c.value for c in at.caption],
     )
 
