@@ -52,6 +52,7 @@ def facts() -> dict[str, str]:
     out["lenet5.paper_params"] = f"{sum(lenet5_paper_params().values()):,}"
     for name in ("lenet5", "alexnet"):
         out[f"{name}.total_params"] = f"{analyze(*preset(name)).total_params:,}"
+    out["alexnet.two_gpu_params"] = f"{analyze(*alexnet_two_gpu()).total_params:,}"
     example = dense_vs_conv(28, 28, 1, filters=32, kernel_size=3)
     out["q1.outputs"] = f"{example['outputs']:,}"
     out["q1.conv_params"] = f"{example['conv_params']:,}"
@@ -76,6 +77,16 @@ def lenet5_paper_params() -> dict[str, int]:
         "C5": (5 * 5 * 16 + 1) * 120,
         "F6": (120 + 1) * 84,
     }
+
+
+def alexnet_two_gpu():
+    """The 'alexnet' preset as laid out on the paper's two GPUs: conv 2, 4 and 5 see only the
+    maps on their own GPU (two groups); conv 3 and the dense layers see both halves."""
+    shape, layers = preset("alexnet")
+    convs = [i for i, layer in enumerate(layers) if isinstance(layer, Conv2D)]
+    for i in (convs[1], convs[3], convs[4]):
+        layers[i] = dataclasses.replace(layers[i], groups=2)
+    return shape, layers
 
 
 # -- question 1: dense vs convolutional layer ----------------------------------------------
@@ -446,6 +457,8 @@ def lrn_example(peak: float = 100.0, channels: int = 8) -> np.ndarray:
 
 def lrn_demo(peak: float = 100.0, n: int = 5, k: float = 2.0, alpha: float = 1e-4,
              beta: float = 0.75) -> list[dict]:
+    if k == 0 and alpha == 0:
+        raise CNNLabError("k and α cannot both be 0: every divisor would be 0.")
     a = lrn_example(peak)
     b = local_response_normalization(a, n, k, alpha, beta)
     return [

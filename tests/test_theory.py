@@ -99,6 +99,13 @@ def test_search_filters_by_every_word(sections):
     assert 4 in numbers("pooling") and 1 in numbers("pooling")
 
 
+def test_alexnet_two_gpu_layout_by_hand():
+    # conv 2, 4, 5 in two groups: each group sees half the input maps, so half the weights
+    one_tower = analyze(*preset("alexnet")).total_params
+    saved = 5 * 5 * 48 * 256 + 3 * 3 * 192 * 384 + 3 * 3 * 192 * 256
+    assert analyze(*demos.alexnet_two_gpu()).total_params == one_tower - saved == 60_965_224
+
+
 def test_lenet5_paper_counts_sum_to_60000():
     # LeCun et al. (1998) section II.B states each layer's trainable parameters
     counts = demos.lenet5_paper_params()
@@ -234,6 +241,8 @@ def test_lrn_inhibits_the_neighbours_of_a_strong_map():
     assert divisors[3] == max(divisors) and divisors[7] < divisors[5]
     with pytest.raises(CNNLabError):
         demos.local_response_normalization(np.ones(4), n=4)
+    with pytest.raises(CNNLabError, match="both be 0"):
+        demos.lrn_demo(k=0, alpha=0)
 
 
 def test_tf_arguments_for_alexnet():

@@ -79,6 +79,13 @@ def test_architecture_table_calculator_counts_equal_keras(network, preset_name):
     assert first_number(cell) == keras_model(*preset(preset_name)).count_params()
 
 
+def test_alexnet_two_gpu_count_equals_keras_grouped_convolutions():
+    cell = ROWS["AlexNet"]["parameters (computed)"]
+    two_gpu = int(re.search(r"; ([\d,]+) with conv 2, 4, 5 in two groups", cell).group(1)
+                  .replace(",", ""))
+    assert two_gpu == keras_model(*demos.alexnet_two_gpu()).count_params()
+
+
 KERAS_ROWS = [(name, row["parameters (computed)"]) for name, row in ROWS.items()
               if "keras.applications." in row["parameters (computed)"]]
 
