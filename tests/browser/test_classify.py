@@ -1,0 +1,103 @@
+"""Classify page in Chromium: photos uploaded through the file chooser get a top-5 whose
+probabilities sum to at most 1; corrupt files get an error naming them while the good photo of
+the same upload is still classified, and the server keeps answering."""
+
+import re
+import urllib.request
+
+from cnn_core.paths import DATA_DIR
+
+from harness import assert_no_exception, open_app, save_screenshot, wait_for_app_idle
+
+CAT_PHOTO = DATA_DIR / "samples" / "cat_chelsea.png"
+# ImageNet's domestic and wild cat classes (the 1000 class names, indices 281–293).
+CAT_WORDS = ("cat", "lynx", "cougar", "tiger", "leopard", "jaguar", "lion", "cheetah")
+def payload(name, data, mime_type="application/octet-stream"):
+    return {"name": name, "mimeType": mime_type, "buffer": data}
+
+
+CAT_UPLOAD = payload(CAT_PHOTO.name, CAT_PHOTO.read_bytes(), "image/png")
+CORRUPT = {
+    "not-a-photo.jpg": b"This is a shopping list, not a photo.\nmilk\neggs\n",
+    "truncated.png": CAT_PHOTO.read_bytes()[:5000],
+}
+
+
+def upload_through_file_chooser(page, files):
+    """Click the uploader's button, answer the OS file chooser with ``files``, wait for the run.
+
+    ``files``: paths, or ``payload()`` dicts (Playwright does not mix the two).
+    """
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Photos")
+    with page.expect_file_chooser() as chooser:
+        uploader.locator("button").filter(has_text="Upload").click()
+    chooser.value.set_files(files)
+    wait_for_app_idle(page, timeout_ms=120_000)
+
+
+def result_block(page, name):
+    """The bordered block holding one photo's result (the innermost one with its heading)."""
+    heading = page.get_by_role("heading", name=name, exact=True)
+    return page.locator('[data-testid="stVerticalBlock"]').filter(has=heading).last
+
+
+def read_top5(block):
+    """(labels, probabilities) from the SVG bar chart: y-axis labels and the % text marks."""
+    chart = block.locator('[data-testid="stVegaLiteChart"]').first
+    texts = "els => els.map(e => e.textContent)"       # SVG text has no innerText
+    labels = chart.locator('g[aria-label^="Y-axis"] .role-axis-label text').evaluate_all(texts)
+    percents = chart.locator(".mark-text.role-mark text").evaluate_all(texts)
+    return labels, [float(p.rstrip("%")) / 100 for p in percents]
+
+
+def errors_shown(page):
+    return page.locator('[data-testid="stMain"] [data-testid="stAlert"]').filter(
+        has=page.locator('[data-testid="stAlertContentError"]')).all_inner_texts()
+
+
+def test_uploaded_photo_gets_a_top5(page, app_url):
+    open_app(page, f"{app_url}/classify", timeout_ms=180_000)    # loads the model on first use
+    assert_no_exception(page, "classify, samples")
+    upload_through_file_chooser(page, [CAT_PHOTO])
+    assert_no_exception(page, "classify, uploaded photo")
+
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_role("heading", level=3).all_inner_texts() == [CAT_PHOTO.name]
+    labels, probabilities = read_top5(result_block(page, CAT_PHOTO.name))
+    assert len(labels) == 5 and len(probabilities) == 5, (labels, probabilities)
+    assert probabilities == sorted(probabilities, reverse=True)
+    # Shown rounded to 0.1 %: five roundings add at most 0.25 %.
+    assert 0 < sum(probabilities) <= 1 + 5 * 0.0005, probabilities
+    assert any(word in label.lower() for label in labels for word in CAT_WORDS), labels
+    assert re.search(r"\d+ ms per image", main.inner_text())
+    save_screenshot(page, "classify-upload")
+
+
+def test_corrupt_files_show_errors_while_the_good_photo_still_shows(page, app_url):
+    open_app(page, f"{app_url}/classify", timeout_ms=180_000)
+    files = [CAT_UPLOAD] + [payload(name, data) for name, data in CORRUPT.items()]
+    upload_through_file_chooser(page, files)
+    assert_no_exception(page, "classify, corrupt upload")
+
+    errors = errors_shown(page)
+    assert len(errors) == len(CORRUPT), errors
+    for name in CORRUPT:
+        assert sum(error.startswith(name) for error in errors) == 1, (name, errors)
+    labels, probabilities = read_top5(result_block(page, CAT_PHOTO.name))
+    assert len(labels) == 5 and sum(probabilities) <= 1.0025
+    save_screenshot(page, "classify-corrupt")
+
+
+def test_malformed_corpus_upload_keeps_the_server_answering(page, app_url):
+    """The whole generated corpus of broken files (tests/test_hardening.py) in one upload."""
+    from test_hardening import MALFORMED
+
+    open_app(page, f"{app_url}/classify", timeout_ms=180_000)
+    files = [payload(name, data) for name, data in MALFORMED.items()] + [CAT_UPLOAD]
+    upload_through_file_chooser(page, files)
+    assert_no_exception(page, "classify, malformed corpus")
+    errors = errors_shown(page)
+    assert sorted(e.split(":")[0] for e in errors) == sorted(MALFORMED), errors
+    assert len(read_top5(result_block(page, CAT_PHOTO.name))[0]) == 5
+    with urllib.request.urlopen(f"{app_url}/_stcore/health", timeout=5) as response:
+        assert response.read() == b"ok"
