@@ -37,12 +37,17 @@ class PreparedImage:
 
     name: str
     original: Image.Image        # EXIF-rotated, first frame; RGBA if it had alpha (≤ 1024 px)
-    rgb: Image.Image             # 3 × 8-bit channels, alpha composited on white
-    crop: Image.Image            # centred square of ``rgb``
+    rgb: Image.Image             # 3 × 8-bit channels, alpha composited on white (≤ 1024 px)
+    crop: Image.Image            # centred square of ``rgb`` (≤ 1024 px)
     resized: Image.Image         # crop resized to size × size
     original_size: tuple         # (width, height) as stored in the file
     original_mode: str           # Pillow mode in the file: "RGB", "P", "CMYK", "I;16", ...
     notes: list = field(default_factory=list)   # what the pipeline had to do, in words
+
+    @property
+    def crop_side(self):
+        """Side of the centre crop in the photo's own pixels (before any display scaling)."""
+        return min(self.original_size)
 
     @property
     def pixels(self):
@@ -97,6 +102,8 @@ def open_image(data, name):
                           f"{min_side} pixels on each side to be classified.")
     try:
         image.seek(0)          # first frame of an animated GIF/WebP/APNG
+        if image.format == "JPEG":   # decode at 1/2, 1/4 or 1/8 scale, still ≥ display_side
+            image.draft(None, (display_side, display_side))
         image.load()
         image = ImageOps.exif_transpose(image)
     except decode_errors as error:
@@ -158,9 +165,9 @@ def prepare_image(source, size, name=None):
     rgb = to_rgb(image)
     crop = centre_crop(rgb)
     resized = crop.resize((size, size), Image.Resampling.BICUBIC)    # antialiased downscale
-    original = image.convert("RGBA") if has_alpha(image) else rgb
-    original = original.copy()
-    original.thumbnail((display_side, display_side))
+    original = image.convert("RGBA") if has_alpha(image) else rgb.copy()
+    for picture in (original, rgb, crop):          # keep only display-sized copies in memory
+        picture.thumbnail((display_side, display_side))
     return PreparedImage(name, original, rgb, crop, resized, original_size, original_mode, notes)
 
 

@@ -57,7 +57,7 @@ def pipeline_ui(image, classifier):
     width, height = image.original_size
     steps = [(image.original, f"Original {width}×{height} {image.original_mode} (EXIF applied)"),
              (image.rgb, "RGB, 8 bits, alpha on white"),
-             (image.crop, f"Centre crop {image.crop.size[0]}×{image.crop.size[1]}"),
+             (image.crop, f"Centre crop {image.crop_side}×{image.crop_side}"),
              (image.resized, f"Resized {side}×{side}")]
     for column, (picture, caption) in zip(st.columns(4), steps):
         column.image(picture, caption=caption, width="stretch")

@@ -116,7 +116,8 @@ def test_centre_crop_keeps_the_middle_square():
 def test_resize_is_exact_size_for_any_aspect():
     for size in [(4000, 40), (40, 3000), (333, 777)]:
         prepared = prepare_image(encode(solid("RGB", RED, size)), 227, name="wide.png")
-        assert prepared.resized.size == (227, 227) and prepared.crop.size == (min(size),) * 2
+        assert prepared.resized.size == (227, 227) and prepared.crop_side == min(size)
+        assert prepared.crop.size[0] == prepared.crop.size[1]
 
 
 def test_animated_gif_uses_the_first_frame():
@@ -128,9 +129,17 @@ def test_animated_gif_uses_the_first_frame():
     assert prepared.notes[0].startswith("animated (3 frames)")
 
 
-def test_original_for_display_is_bounded():
-    prepared = prepare_image(encode(solid("RGB", RED, (3000, 2000)), "JPEG"), 299, name="big.jpg")
-    assert max(prepared.original.size) == 1024 and prepared.original_size == (3000, 2000)
+def test_large_jpeg_is_decoded_reduced_and_kept_display_sized():
+    """A 4000×3000 JPEG: decoded at 1/2 scale by the JPEG draft mode (2000×1500 ≥ 1024), kept
+    at ≤ 1024 px for display; the crop's side is still reported in the photo's pixels."""
+    gradient = np.tile(np.linspace(0, 255, 4000).astype(np.uint8), (3000, 1))
+    data = encode(Image.fromarray(gradient).convert("RGB"), "JPEG", quality=95)
+    prepared = prepare_image(data, 299, name="big.jpg")
+    assert prepared.original_size == (4000, 3000) and prepared.crop_side == 3000
+    assert max(prepared.original.size) == 1024 and max(prepared.crop.size) <= 1024
+    full = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").crop((500, 0, 3500, 3000))
+                      .resize((299, 299), Image.Resampling.BICUBIC), dtype=int)
+    assert np.abs(prepared.pixels.astype(int) - full).mean() < 2     # same picture, faster
 
 
 # --- bad files: a clear message naming the file ----------------------------------------------
