@@ -23,13 +23,10 @@ def load_content():
 
 def dense_vs_conv_ui():
     st.markdown("**Try it:** a dense layer vs a 'same' convolution with as many outputs.")
-    c = st.columns(5)
-    h = c[0].number_input("Height", 1, 1024, 28, key="q1_h")
-    w = c[1].number_input("Width", 1, 1024, 28, key="q1_w")
-    ch = c[2].number_input("Channels", 1, 512, 1, key="q1_c")
-    f = c[3].number_input("Filters", 1, 1024, 32, key="q1_f")
-    k = c[4].number_input("Kernel", 1, 15, 3, key="q1_k")
-    r = demos.dense_vs_conv(int(h), int(w), int(ch), int(f), int(k))
+    sizes = [("Height", 1024, 28, "h"), ("Width", 1024, 28, "w"), ("Channels", 512, 1, "c"),
+             ("Filters", 1024, 32, "f"), ("Kernel", 15, 3, "k")]
+    r = demos.dense_vs_conv(*[int(col.number_input(label, 1, top, default, key=f"q1_{key}"))
+                              for col, (label, top, default, key) in zip(st.columns(5), sizes)])
     m = st.columns(3)
     m[0].metric("Convolution: parameters", f"{r['conv_params']:,}")
     m[1].metric("Dense: parameters", f"{r['dense_params']:,}")
@@ -44,8 +41,8 @@ def dense_vs_conv_ui():
     d = demos.shifted_digit_demo(digit, dy, dx)
     images = [d["image"], d["shifted"]] + [demos.to_display(d[key]) for key in
               ("conv_map", "conv_shifted", "dense_map", "dense_shifted")]
-    st.image(images, width=96, clamp=True, caption=["input", "shifted", "conv map", "conv map of shifted",
-             "dense output", "dense output of shifted"])
+    st.image(images, width=104, clamp=True, caption=["input", "shifted", "conv map",
+             "conv map of shifted", "dense output", "dense output of shifted"])
     m = st.columns(3)
     m[0].metric("Conv: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['conv_equivariance_error']:.3f}")
     m[1].metric("Dense: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['dense_equivariance_error']:.3f}")
@@ -119,10 +116,6 @@ def lrn_ui():
                f"arguments for these settings: `{demos.tf_lrn_arguments(n, k, alpha, beta)}`.")
 
 
-def architectures_ui(table):
-    st.table(pd.DataFrame(table), hide_index=True)
-
-
 def quiz_ui(section):
     st.subheader("Self-check")
     choices = [st.radio(item.question, item.options, index=None, key=f"quiz{section.number}_{i}")
@@ -144,7 +137,7 @@ if not shown:
     st.info(f"No question mentions “{query}”. Try another word.")
 DEMOS = {"dense_vs_conv": dense_vs_conv_ui, "reference_case": reference_case_ui,
          "oom_fixes": oom_fixes_ui, "pooling_vs_conv": pooling_vs_conv_ui, "lrn": lrn_ui,
-         "architectures": lambda: architectures_ui(architectures)}
+         "architectures": lambda: st.table(pd.DataFrame(architectures), hide_index=True)}
 for section in shown:
     st.header(f"{section.number}. {section.title}")
     st.markdown(section.answer)
