@@ -111,7 +111,7 @@ with st.sidebar:
 
 folder = st.toggle("Upload a whole folder")
 uploads = st.file_uploader("Photos", accept_multiple_files="directory" if folder else True)
-photo = st.camera_input("Take a photo") if st.toggle("Use the camera") else None
+photo = st.camera_input("Take a photo") if st.toggle("Use the camera", key="camera") else None
 sources = [*uploads, *([photo] if photo else [])]
 names = [source.name for source in sources]
 if not sources:

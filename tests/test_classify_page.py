@@ -63,6 +63,19 @@ def test_good_and_corrupt_upload_one_result_one_clear_error():
     assert len(charts(app)) == 1
 
 
+def test_camera_photo_is_classified():
+    app = run_page()
+    app.toggle(key="camera").set_value(True)
+    app.run()
+    shot = io.BytesIO()
+    Image.open(io.BytesIO(CAT)).convert("RGB").save(shot, format="JPEG")
+    app.camera_input[0].set_value(("shot.jpg", shot.getvalue(), "image/jpeg"))
+    app.run()
+    assert not app.exception and not app.error
+    assert [header.value for header in app.subheader] == ["shot.jpg"]
+    assert "Egyptian cat" in app.caption[1].value or "tabby" in app.caption[1].value
+
+
 def test_configured_inception_runs_side_by_side_with_squeezenet(tmp_path, monkeypatch):
     """Inception v3 weights from a configured path (random here): no banner, values exactly in
     [−1, 1] for a black-and-white photo, and SqueezeNet's top-5 next to Inception's."""
