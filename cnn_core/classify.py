@@ -194,9 +194,11 @@ def with_dtype_policy(model, policy):
     """
     import keras
 
+    output_layer = model.layers[-1].name        # softmax stays float32, as Keras advises
+
     def clone_layer(layer):
         config = layer.get_config()
-        config["dtype"] = policy
+        config["dtype"] = "float32" if layer.name == output_layer else policy
         return layer.__class__.from_config(config)
 
     clone = keras.models.clone_model(model, clone_function=clone_layer)

@@ -91,6 +91,7 @@ def test_bfloat16_keeps_the_top5_and_leaks_no_global_policy(squeezenet, sample_p
     fast = Classifier(squeezenet.spec, with_dtype_policy(squeezenet.model, "mixed_bfloat16"))
     assert keras.config.dtype_policy().name == policy_before == "float32"
     assert fast.model.get_layer("conv1").compute_dtype == "bfloat16"
+    assert fast.model.get_layer("predictions").compute_dtype == "float32"
     for full, half in zip(squeezenet.predict(sample_pixels), fast.predict(sample_pixels)):
         assert [e["index"] for e in top_k(full)] == [e["index"] for e in top_k(half)]
     assert keras.layers.Dense(2).dtype_policy.name == "float32"   # new layers unaffected
