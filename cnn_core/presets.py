@@ -70,12 +70,11 @@ def mnist_best() -> Preset:
     """The MNIST page's best recipe (cnn_core.recipes.best_model)."""
     layers: list[Layer] = []
     for filters, pool in ((32, False), (32, True), (64, False), (64, True)):
-        layers += [Conv2D(filters, 3, padding="same", use_bias=False), BatchNormalization(),
-                   Activation("relu")]
+        layers += [Conv2D(filters, 3, use_bias=False), BatchNormalization(), Activation("relu")]
         if pool:
             layers.append(MaxPooling2D(2))
     return (28, 28, 1), layers + [
-        Flatten(),  # (3136,)
+        Flatten(),  # (1024,)
         Dense(256, use_bias=False),
         BatchNormalization(),
         Activation("relu"),

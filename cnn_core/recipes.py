@@ -125,13 +125,13 @@ BEST = TrainSettings(
 
 
 def best_model():
-    """32-32-pool-64-64-pool-Dense256, 'same' 3×3 convolutions, batch norm everywhere."""
+    """32-32-pool-64-64-pool-Dense256: 3×3 'valid' convolutions, batch norm everywhere."""
     import keras
     from keras import layers
 
     def conv_bn(filters):
         return [
-            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            layers.Conv2D(filters, 3, use_bias=False),
             layers.BatchNormalization(momentum=0.9),
             layers.Activation("relu"),
         ]
@@ -139,13 +139,13 @@ def best_model():
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            *conv_bn(32),  # (28, 28, 32)
-            *conv_bn(32),
-            layers.MaxPooling2D(2),  # (14, 14, 32)
-            *conv_bn(64),  # (14, 14, 64)
-            *conv_bn(64),
-            layers.MaxPooling2D(2),  # (7, 7, 64)
-            layers.Flatten(),  # (3136,)
+            *conv_bn(32),  # (26, 26, 32)
+            *conv_bn(32),  # (24, 24, 32)
+            layers.MaxPooling2D(2),  # (12, 12, 32)
+            *conv_bn(64),  # (10, 10, 64)
+            *conv_bn(64),  # (8, 8, 64)
+            layers.MaxPooling2D(2),  # (4, 4, 64)
+            layers.Flatten(),  # (1024,)
             layers.Dense(256, use_bias=False),
             layers.BatchNormalization(momentum=0.9),
             layers.Activation("relu"),

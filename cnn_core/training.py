@@ -25,6 +25,7 @@ import math
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -361,6 +362,7 @@ class TrainingRun:
         except CNNLabError as err:
             self.error, self.state = str(err), "failed"
         except Exception as err:  # a crash in Keras must not take the lock with it
+            traceback.print_exc()  # for the server's log; the page shows one line
             self.error, self.state = f"training failed: {type(err).__name__}: {err}", "failed"
         finally:
             _ACTIVE = None
@@ -453,11 +455,13 @@ def curves_chart(history: list[dict], batches: list[dict], metric: str):
              for h in history if f"val_{metric}" in h]
     data = pd.DataFrame(rows, columns=["epochs", metric, "series"])
     return (
-        alt.Chart(data, title=metric, height=220)
+        alt.Chart(data, title=metric, height=240)
         .mark_line(point=alt.OverlayMarkDef(size=30))
         .encode(x=alt.X("epochs:Q", title="epochs"),
                 y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False)),
-                color=alt.Color("series:N", legend=alt.Legend(orient="bottom")))
+                color=alt.Color("series:N", title=None,
+                                legend=alt.Legend(orient="top-right" if metric == "loss"
+                                                  else "bottom-right")))
     )
 
 
@@ -485,9 +489,13 @@ def per_class_chart(per_class_accuracy: np.ndarray):
 
     data = pd.DataFrame({"digit": range(CLASSES), "accuracy": per_class_accuracy})
     low = float(min(per_class_accuracy.min(), 0.99)) - 0.005
-    return alt.Chart(data, title="accuracy per digit (test set)", height=320).mark_bar().encode(
-        x="digit:O", y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[low, 1]), axis=alt.Axis(
-            format="%")), tooltip=["digit", alt.Tooltip("accuracy:Q", format=".2%")])
+    bars = alt.Chart(data, title="accuracy per digit (test set)", height=320).mark_bar(
+        clip=True).encode(
+        x="digit:O", y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[low, 1]),
+                             axis=alt.Axis(format=".1%")),
+        tooltip=["digit", alt.Tooltip("accuracy:Q", format=".2%")])
+    labels = bars.mark_text(dy=-6, fontSize=10).encode(text=alt.Text("accuracy:Q", format=".1%"))
+    return bars + labels
 
 
 def runs_chart(runs: list[TrainingRun]):
