@@ -385,6 +385,8 @@ def start_training(
     global _ACTIVE
     check_settings(settings)
     recipe(recipe_name)
+    import keras  # noqa: F401 -- the slow first import here, not racing the page's reruns
+
     if not _LOCK.acquire(blocking=False):
         running = _ACTIVE.describe() if _ACTIVE else "another model"
         raise CNNLabError(

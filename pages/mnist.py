@@ -68,11 +68,18 @@ def live_ui(run):
         st.rerun()  # the whole page: show the results section
 
 
+def busy_ui(other):
+    """Another session holds the server's training slot: say so, and look again every 3 s."""
+    if training.active_run() is not other:
+        st.rerun()  # it finished: enable the Train button
+    st.warning(f"Another session is training {other.describe()}. One training runs at a time "
+               "on this server; the Train button works again when it finishes.")
+
+
 name, settings, examples = settings_ui()
 other = training.active_run()
 if other is not None and other not in runs:
-    st.warning(f"Another session is training {other.describe()}. One training runs at a time "
-               "on this server; the Train button works again when it finishes.")
+    st.fragment(busy_ui, run_every=3.0)(other)
 if st.button("▶ Train", type="primary", disabled=other is not None):
     try:
         run = training.start_training(name, settings, examples, keep_alive=session_alive())
