@@ -3,8 +3,10 @@
 Parameter counts (checked against Keras in tests/test_calculator_keras.py):
     exercise2      903,400     the classic exercise (3 conv layers, stride 2, 'same')
     mnist_baseline 225,034     Conv32-Pool-Conv64-Pool-Dense128-Dense10 (the MNIST page's baseline)
-    lenet5          61,706     LeNet-5 with full C3 connectivity (LeCun et al. 1998 used a
-                               partial C3 table: 60,850 trainable parameters in the paper)
+    lenet5          61,706     LeNet-5 with full C3 connectivity and plain average pooling.
+                               LeCun et al. (1998) connect C3 to only some S2 maps (1,516
+                               parameters, not 2,416) and give S2/S4 2 trainable coefficients
+                               per map: 156+12+1,516+32+48,120+10,164 = 60,000 in the paper
     alexnet     62,378,344     AlexNet, single tower (no groups), no LRN (it has no parameters)
     vgg16      138,357,544     VGG-16 = keras.applications.VGG16(weights=None)
 """
