@@ -31,7 +31,14 @@ from cnn_core.training import train  # noqa: E402
 
 def run(name: str, seed: int) -> tuple[float, float]:
     settings = recipe(name).settings.with_changes(seed=seed)
-    result = train(name, settings)
+
+    def log_epoch(event):
+        if event["kind"] == "epoch":
+            print(f"  {name} seed {seed} epoch {event['epoch']}/{event['epochs']}: "
+                  f"val accuracy {event['val_accuracy']:.4f}, {event['elapsed']:.0f} s",
+                  flush=True)
+
+    result = train(name, settings, on_progress=log_epoch)
     acc = result.evaluation.accuracy
     print(f"{name:<9} seed {seed}  test accuracy {acc:.4f} ({result.evaluation.errors} errors)  "
           f"fit {result.seconds:6.1f} s  epochs {settings.epochs}  batch {settings.batch_size}  "

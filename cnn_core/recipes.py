@@ -86,7 +86,7 @@ def baseline_model():
 # -- fast -----------------------------------------------------------------------------------
 
 FAST = TrainSettings(
-    epochs=3, batch_size=128, learning_rate=3e-3, schedule="one_cycle",
+    epochs=5, batch_size=128, learning_rate=3e-3, schedule="one_cycle",
     precision="mixed_bfloat16",
 )
 
