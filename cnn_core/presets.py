@@ -3,6 +3,8 @@
 Parameter counts (checked against Keras in tests/test_calculator_keras.py):
     exercise2      903,400     the classic exercise (3 conv layers, stride 2, 'same')
     mnist_baseline 225,034     Conv32-Pool-Conv64-Pool-Dense128-Dense10 (the MNIST page's baseline)
+    mnist_fast     184,874     the MNIST page's fast recipe (2 conv 5×5 + batch norm)
+    mnist_best     331,306     the MNIST page's best recipe (4 conv 3×3 + batch norm, Dense256)
     lenet5          61,706     LeNet-5 with full C3 connectivity and plain average pooling.
                                LeCun et al. (1998) connect C3 to only some S2 maps (1,516
                                parameters, not 2,416) and give S2/S4 2 trainable coefficients
