@@ -126,10 +126,13 @@ if good:
               help=f"{len(good)} image(s) in one batched forward pass: {1000 * seconds:.0f} ms")
 second = {}
 if compare_key and good:
-    second_classifier = cached_classifier(compare_key, str(weights_path(compare_key)), precision)
-    second_results, _ = classify.classify_sources(second_classifier, [s for s, _ in good])
-    second = {id(result): (second_classifier.spec.title, other.top)
-              for (_, result), other in zip(good, second_results) if other.top}
+    try:
+        other_classifier = cached_classifier(compare_key, str(weights_path(compare_key)), precision)
+        other_results, _ = classify.classify_sources(other_classifier, [s for s, _ in good])
+        second = {id(result): (other_classifier.spec.title, other.top)
+                  for (_, result), other in zip(good, other_results) if other.top}
+    except CNNLabError as error:
+        st.error(str(error))
 for result in results:
     if result.error:
         st.error(result.error)
