@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import CHROMIUM, StreamlitServer, chromium_available, launch_chromium
+from harness import (
+    CHROMIUM, StreamlitServer, chromium_available, launch_chromium, save_screenshot,
+)
 
 
 def pytest_collection_modifyitems(items):
@@ -53,11 +55,26 @@ def browser():
         chromium.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can see whether it failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser):
-    """A fresh browser context — its own Streamlit session — closed after the test."""
+def page(browser, request):
+    """A fresh browser context — its own Streamlit session — closed after the test. A failing
+    test leaves a screenshot of what the page showed in test-artifacts/FAILED-<test>.png."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(30_000)
     page = context.new_page()
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        try:
+            save_screenshot(page, f"FAILED-{request.node.name}")
+        except Exception as error:           # the page may be gone; the failure is what matters
+            print(f"no failure screenshot: {error}")
     context.close()
