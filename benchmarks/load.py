@@ -1,0 +1,258 @@
+"""Load benchmark: N browser sessions at once against one local CNN Lab server.
+
+Each session is a Chromium context that opens the Classify page (which classifies the bundled
+samples), uploads a photo through the file uploader and reads the top-5 from the page's chart;
+it repeats this ``--uploads`` times. The same work is first done by one session alone, in the
+same run, as the latency baseline. Everything is bounded: a fixed number of uploads per session
+and a time budget after which no new upload starts. Only localhost is contacted.
+
+    python benchmarks/load.py                       # 2 waves of 8 sessions × 3 uploads
+    python benchmarks/load.py --sessions 4 --uploads 2 --budget 120
+
+Prints sessions, requests, errors, p50/p95 latency (concurrent and single-session), the
+server's resident memory after each phase and its peak (VmHWM from /proc), and the memory added
+per extra session — which stays far below what loading the model costs, because the model is
+loaded once per server process (``st.cache_resource``) and shared. The last line is one JSON
+object with the same figures. Target (issue 6): 8 sessions, 0 errors, p95 < 5× the
+single-session p50, memory not growing per session.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
+sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from harness import (  # noqa: E402
+    APP_IDLE_SELECTOR, CHROMIUM, CHROMIUM_ARGS, EXCEPTION_SELECTOR, StreamlitServer,
+    chromium_available,
+)
+
+from cnn_core.paths import DATA_DIR  # noqa: E402
+
+SAMPLES = sorted((DATA_DIR / "samples").glob("*.[jp][pn]g"))
+FIRST_ELEMENT = '[data-testid="stMain"] [data-testid="stElementContainer"]'
+WAIT_MS = 180_000          # the longest any single page action may take before it is an error
+
+
+# --- one session's actions (async Playwright) ----------------------------------------------
+
+
+async def wait_idle(page):
+    """The app connected and no script running, checked twice across a short pause."""
+    for _ in range(2):
+        await page.wait_for_timeout(250)
+        await page.wait_for_selector(APP_IDLE_SELECTOR, timeout=WAIT_MS)
+
+
+async def open_classify(page, url):
+    await page.goto(f"{url}/classify")
+    await page.wait_for_selector(FIRST_ELEMENT, timeout=WAIT_MS)
+    await wait_idle(page)
+
+
+async def upload_and_read_top5(page, name, data):
+    """Upload one photo as ``name``; return its top-5 [(label, probability)] from the chart."""
+    mime_type = "image/png" if name.endswith(".png") else "image/jpeg"
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
+    await uploader.set_input_files([{"name": name, "mimeType": mime_type, "buffer": data}])
+    heading = page.get_by_role("heading", name=name, exact=True)
+    await heading.wait_for(timeout=WAIT_MS)
+    await wait_idle(page)
+    block = page.locator('[data-testid="stVerticalBlock"]').filter(has=heading).last
+    chart = block.locator('[data-testid="stVegaLiteChart"]').first
+    texts = "els => els.map(e => e.textContent)"
+    labels = await chart.locator('g[aria-label^="Y-axis"] .role-axis-label text').evaluate_all(texts)
+    percents = await chart.locator(".mark-text.role-mark text").evaluate_all(texts)
+    return list(zip(labels, (float(p.rstrip("%")) / 100 for p in percents)))
+
+
+def check_top5(top5):
+    """An error message if the top-5 is not five classes with probabilities summing to ≤ 1."""
+    if len(top5) != 5:
+        return f"expected 5 predictions, read {len(top5)}"
+    if sum(p for _, p in top5) > 1 + 5 * 0.0005:       # shown rounded to 0.1 %
+        return f"probabilities sum to {sum(p for _, p in top5):.3f}"
+    return None
+
+
+async def session(browser, url, number, uploads, deadline, stats):
+    """One user: ``uploads`` times, open the page in a new session, upload, read the top-5."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    try:
+        for i in range(uploads):
+            if time.monotonic() > deadline:
+                stats["skipped"] += uploads - i
+                break
+            sample = SAMPLES[(number + i) % len(SAMPLES)]
+            name = f"s{number}-u{i}-{sample.name}"
+            try:
+                started = time.perf_counter()
+                await open_classify(page, url)
+                opened = time.perf_counter()
+                top5 = await upload_and_read_top5(page, name, sample.read_bytes())
+                done = time.perf_counter()
+                problem = check_top5(top5)
+                if await page.locator(EXCEPTION_SELECTOR).count():
+                    problem = "Streamlit exception box"
+            except Exception as error:                   # a timeout or a page that broke
+                problem = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
+            stats["requests"] += 1
+            if problem:
+                stats["errors"].append(f"session {number} upload {i}: {problem}")
+                continue
+            stats["open_s"].append(opened - started)
+            stats["upload_s"].append(done - opened)
+    finally:
+        await context.close()
+
+
+def new_stats():
+    return {"requests": 0, "skipped": 0, "errors": [], "open_s": [], "upload_s": []}
+
+
+def percentile(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(q / 100 * len(values) + 0.5) - 1))]
+
+
+async def run_phase(browser, url, sessions, uploads, budget_s):
+    stats = new_stats()
+    deadline = time.monotonic() + budget_s
+    started = time.perf_counter()
+    await asyncio.gather(*(session(browser, url, n, uploads, deadline, stats)
+                           for n in range(sessions)))
+    stats["wall_s"] = time.perf_counter() - started
+    return stats
+
+
+# --- the benchmark -------------------------------------------------------------------------
+
+
+def mib(kib):
+    return kib / 1024
+
+
+async def benchmark(args):
+    from playwright.async_api import async_playwright
+
+    with StreamlitServer(log_name="load-server.log") as server:
+        memory = {"idle": server.memory_kib()[0]}
+        async with async_playwright() as playwright:
+            browser = await launch_chromium_async(playwright)
+            # Warm-up: the first session loads TensorFlow and the model (cache_resource).
+            warm = await run_phase(browser, server.url, 1, 1, args.budget)
+            memory["model_loaded"] = server.memory_kib()[0]
+            single = await run_phase(browser, server.url, 1, args.uploads, args.budget)
+            memory["after_single"] = server.memory_kib()[0]
+            # The concurrent load, in waves: if anything were loaded per session, every wave
+            # would add the same memory again; a shared model lets later waves add ~nothing.
+            concurrent = new_stats()
+            memory["after_waves"] = []
+            for _ in range(args.waves):
+                wave = await run_phase(browser, server.url, args.sessions, args.uploads,
+                                       args.budget)
+                for key in ("requests", "skipped", "errors", "open_s", "upload_s"):
+                    concurrent[key] += wave[key]
+                concurrent["wall_s"] = concurrent.get("wall_s", 0) + wave["wall_s"]
+                memory["after_waves"].append(server.memory_kib()[0])
+            memory["after_concurrent"], peak = server.memory_kib()
+            await browser.close()
+    return warm, single, concurrent, memory, peak
+
+
+async def launch_chromium_async(playwright):
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def report(args, warm, single, concurrent, memory, peak):
+    single_p50 = statistics.median(single["upload_s"]) if single["upload_s"] else float("nan")
+    p50, p95 = percentile(concurrent["upload_s"], 50), percentile(concurrent["upload_s"], 95)
+    sessions_opened = concurrent["requests"]           # every upload starts a new session
+    per_session_mib = (mib(memory["after_concurrent"] - memory["after_single"])
+                       / max(1, sessions_opened))
+    model_mib = mib(memory["model_loaded"] - memory["idle"])
+    errors = warm["errors"] + single["errors"] + concurrent["errors"]
+    rows = [
+        ("", "single session", f"{args.sessions} sessions at once"),
+        ("requests (uploads)", single["requests"], concurrent["requests"]),
+        ("errors", len(single["errors"]), len(concurrent["errors"])),
+        ("upload → top-5 p50 (s)", f"{single_p50:.2f}", f"{p50:.2f}"),
+        ("upload → top-5 p95 (s)", f"{percentile(single['upload_s'], 95):.2f}", f"{p95:.2f}"),
+        ("page open p50 (s)", f"{percentile(single['open_s'], 50):.2f}",
+         f"{percentile(concurrent['open_s'], 50):.2f}"),
+        ("wall time (s)", f"{single['wall_s']:.1f}", f"{concurrent['wall_s']:.1f}"),
+    ]
+    print(f"CNN Lab load benchmark — Classify page, {len(SAMPLES)} sample photos, "
+          f"{args.uploads} upload(s) per session, budget {args.budget} s, {os.cpu_count()} CPUs")
+    for label, a, b in rows:
+        print(f"  {label:<26}{a!s:>16}{b!s:>22}")
+    print(f"  p95 (concurrent) / p50 (single) = {p95 / single_p50:.2f}  (target < 5)")
+    print("  server RSS (MiB): idle {:.0f} · model loaded {:.0f} · after single {:.0f} · "
+          "after concurrent {:.0f} · peak (VmHWM) {:.0f}".format(
+              mib(memory["idle"]), mib(memory["model_loaded"]), mib(memory["after_single"]),
+              mib(memory["after_concurrent"]), mib(peak)))
+    waves = " → ".join(f"{mib(kib):.0f}" for kib in memory["after_waves"])
+    print(f"  RSS after each wave of {args.sessions} concurrent sessions (MiB): {waves}")
+    if len(memory["after_waves"]) > 1:
+        last = mib(memory["after_waves"][-1] - memory["after_waves"][-2])
+        print(f"  the last wave ({args.sessions * args.uploads} more sessions) added {last:.0f} "
+              f"MiB ({last / (args.sessions * args.uploads):.1f} MiB per session)")
+    print(f"  first session (TensorFlow + model load) added {model_mib:.0f} MiB; each further "
+          f"session added {per_session_mib:.1f} MiB on average over {sessions_opened} sessions")
+    for error in errors[:10]:
+        print(f"  error: {error}")
+    figures = {
+        "sessions": args.sessions, "requests": concurrent["requests"],
+        "skipped": concurrent["skipped"], "errors": len(errors),
+        "p50_s": round(p50, 3), "p95_s": round(p95, 3), "single_p50_s": round(single_p50, 3),
+        "p95_over_single_p50": round(p95 / single_p50, 2),
+        "rss_idle_mib": round(mib(memory["idle"])),
+        "rss_model_loaded_mib": round(mib(memory["model_loaded"])),
+        "rss_after_single_mib": round(mib(memory["after_single"])),
+        "rss_after_concurrent_mib": round(mib(memory["after_concurrent"])),
+        "peak_rss_mib": round(mib(peak)), "model_load_mib": round(model_mib),
+        "per_session_mib": round(per_session_mib, 2),
+        "rss_after_waves_mib": [round(mib(kib)) for kib in memory["after_waves"]],
+    }
+    print(json.dumps(figures))
+    return figures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=8, help="concurrent sessions (8)")
+    parser.add_argument("--uploads", type=int, default=3, help="uploads per session (3)")
+    parser.add_argument("--waves", type=int, default=2,
+                        help="times the concurrent load is repeated, to watch memory (2)")
+    parser.add_argument("--budget", type=float, default=300,
+                        help="seconds per phase after which no new upload starts (300)")
+    args = parser.parse_args(argv)
+    if not (1 <= args.sessions <= 32 and 1 <= args.uploads <= 20 and 1 <= args.waves <= 5
+            and 0 < args.budget <= 1800):
+        print("load.py: --sessions 1..32, --uploads 1..20, --waves 1..5, --budget 0..1800 s",
+              file=sys.stderr)
+        return 2
+    if not SAMPLES:
+        print(f"load.py: no sample photos in {DATA_DIR / 'samples'}", file=sys.stderr)
+        return 2
+    if not chromium_available():
+        print(f"load.py: Debian's Chromium is needed at {CHROMIUM}", file=sys.stderr)
+        return 2
+    figures = report(args, *asyncio.run(benchmark(args)))
+    return 0 if figures["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
