@@ -38,6 +38,12 @@ class TrainSettings:
             return f"{self.holdout:,} held-out training images"
         return "the test set (as in the exercise; it only watches, nothing is selected on it)"
 
+    @property
+    def calculator_dtype(self) -> str:
+        """The calculator's name for these byte sizes: mixed bfloat16 stores activations in
+        2 bytes and weights in 4, exactly like mixed_float16."""
+        return "float32" if self.precision == "float32" else "mixed_float16"
+
     def with_changes(self, **changes) -> "TrainSettings":
         return replace(self, **changes)
 

@@ -29,8 +29,7 @@ def settings_ui():
     augment = c5.toggle("Augment (shift/rotate)", default.augment, key=f"aug_{name}")
     settings = default.with_changes(epochs=int(epochs), batch_size=int(batch),
                                     learning_rate=float(lr), augment=augment)
-    report = analyze(*preset(RECIPES[name].preset),
-                     dtype="mixed_float16" if settings.precision != "float32" else "float32")
+    report = analyze(*preset(RECIPES[name].preset), dtype=settings.calculator_dtype)
     memory = report.training_breakdown(settings.batch_size, "adam")["total"]
     st.caption(f"**{report.total_params:,} parameters** · training memory at batch "
                f"{settings.batch_size}: {format_bytes(memory)} (calculator, {settings.precision}"
