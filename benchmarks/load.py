@@ -69,8 +69,9 @@ async def upload_and_read_top5(page, name, data):
     await wait_idle(page)
     block = page.locator('[data-testid="stVerticalBlock"]').filter(has=heading).last
     chart = block.locator('[data-testid="stVegaLiteChart"]').first
-    texts = "els => els.map(e => e.textContent)"
-    labels = await chart.locator('g[aria-label^="Y-axis"] .role-axis-label text').evaluate_all(texts)
+    texts = "els => els.map(e => e.textContent)"           # SVG text has no innerText
+    y_axis = chart.locator('g[aria-label^="Y-axis"] .role-axis-label text')
+    labels = await y_axis.evaluate_all(texts)
     percents = await chart.locator(".mark-text.role-mark text").evaluate_all(texts)
     return list(zip(labels, (float(p.rstrip("%")) / 100 for p in percents)))
 

@@ -272,3 +272,65 @@ def test_weight_converter_unpickler_refuses_code(tmp_path):
     weights = {"conv1": (np.ones((3, 3, 3, 64), np.float32), np.zeros(64, np.float32))}
     loaded = converter.NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(weights))).load()
     np.testing.assert_array_equal(loaded["conv1"][0], weights["conv1"][0])
+
+
+# --- the Classify page, through AppTest ----------------------------------------------------
+
+
+def test_classify_page_reports_each_malformed_file_and_classifies_the_good_one():
+    """The whole corpus and one real photo in a single upload: one clear error per broken file
+    (naming it), no exception, and the photo still gets its top-5."""
+    from streamlit.testing.v1 import AppTest
+
+    from cnn_core.paths import DATA_DIR
+
+    cat = (DATA_DIR / "samples" / "cat_chelsea.png").read_bytes()
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "classify.py"), default_timeout=300).run()
+    assert not app.exception
+    upload = [(name, data, "application/octet-stream") for name, data in MALFORMED.items()]
+    app.file_uploader[0].set_value(upload + [("cat.png", cat, "image/png")]).run()
+
+    assert not app.exception, app.exception
+    errors = [error.value for error in app.error]
+    assert sorted(error.split(":")[0] for error in errors) == sorted(MALFORMED), errors
+    assert [subheader.value for subheader in app.subheader] == ["cat.png"]
+    assert len(app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")) == 1
+
+    # The session keeps working: the next upload, a good photo alone, is classified.
+    app.file_uploader[0].set_value([("again.png", cat, "image/png")]).run()
+    assert not app.exception and not app.error
+    assert [subheader.value for subheader in app.subheader] == ["again.png"]
+
+
+# --- model files are never deserialized as code --------------------------------------------
+
+
+@pytest.mark.slow
+def test_configured_weights_file_carrying_code_is_not_executed(tmp_path, monkeypatch):
+    """A ``.keras`` file whose Lambda layer writes a file when deserialized, given as the
+    configured Inception v3 weights: the app loads weights only (never the model's code), so it
+    refuses the file with a clear error and the code never runs. Loading the same file as a
+    whole model with safe mode off *does* run it — the file is a real attack."""
+    import keras
+
+    sentinel = tmp_path / "code-ran"
+    monkeypatch.setenv("CNNLAB_TEST_SENTINEL", str(sentinel))
+    # No closure or defaults: the bytecode alone, as an attacker would ship it.
+    touch = lambda x: (  # noqa: E731
+        open(__import__("os").environ["CNNLAB_TEST_SENTINEL"], "w").close(), x)[1]
+    evil = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(touch)])
+    path = tmp_path / "weights.keras"
+    evil.save(path)
+    sentinel.unlink()              # building the model above ran the lambda once
+
+    from cnn_core.classify import load_classifier
+
+    with pytest.raises(CNNLabError, match="could not be loaded"):
+        load_classifier("inception_v3", configured=str(path))
+    assert not sentinel.exists(), "loading configured weights executed code from the file"
+
+    with pytest.raises(ValueError, match="(?i)unsafe|lambda"):
+        keras.saving.load_model(path)                       # Keras' default: safe mode on
+    assert not sentinel.exists()
+    keras.saving.load_model(path, safe_mode=False)
+    assert sentinel.exists()

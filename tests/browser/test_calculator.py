@@ -3,6 +3,7 @@ impossible layer typed into the layer table (error shown, then recovery)."""
 
 from cnn_core.presets import PRESET_TITLES
 
+from drivers import metric
 from harness import assert_no_exception, open_app, save_screenshot, wait_for_app_idle
 
 # The reference case by hand (issue 2): 200×300×3 float32 input = 720,000 bytes; feature maps
@@ -12,13 +13,6 @@ INPUT_BYTES, ACTIVATION_BYTES, PARAM_BYTES = 720_000, 10_520_000, 3_613_600
 
 def bare_minimum_training_bytes(batch_size):
     return batch_size * (ACTIVATION_BYTES + INPUT_BYTES) + PARAM_BYTES
-
-
-def metric(main, label):
-    """The value shown by the ``st.metric`` whose label starts with ``label``."""
-    box = main.locator('[data-testid="stMetric"]').filter(
-        has=main.page.locator('[data-testid="stMetricLabel"]', has_text=label))
-    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
 def choose_preset(page, main, title):

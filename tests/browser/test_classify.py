@@ -7,52 +7,17 @@ import urllib.request
 
 from cnn_core.paths import DATA_DIR
 
-from harness import assert_no_exception, open_app, save_screenshot, wait_for_app_idle
+from drivers import errors_shown, payload, read_top5, result_block, upload_through_file_chooser
+from harness import assert_no_exception, open_app, save_screenshot
 
 CAT_PHOTO = DATA_DIR / "samples" / "cat_chelsea.png"
 # ImageNet's domestic and wild cat classes (the 1000 class names, indices 281–293).
 CAT_WORDS = ("cat", "lynx", "cougar", "tiger", "leopard", "jaguar", "lion", "cheetah")
-def payload(name, data, mime_type="application/octet-stream"):
-    return {"name": name, "mimeType": mime_type, "buffer": data}
-
-
 CAT_UPLOAD = payload(CAT_PHOTO.name, CAT_PHOTO.read_bytes(), "image/png")
 CORRUPT = {
     "not-a-photo.jpg": b"This is a shopping list, not a photo.\nmilk\neggs\n",
     "truncated.png": CAT_PHOTO.read_bytes()[:5000],
 }
-
-
-def upload_through_file_chooser(page, files):
-    """Click the uploader's button, answer the OS file chooser with ``files``, wait for the run.
-
-    ``files``: paths, or ``payload()`` dicts (Playwright does not mix the two).
-    """
-    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Photos")
-    with page.expect_file_chooser() as chooser:
-        uploader.locator("button").filter(has_text="Upload").click()
-    chooser.value.set_files(files)
-    wait_for_app_idle(page, timeout_ms=120_000)
-
-
-def result_block(page, name):
-    """The bordered block holding one photo's result (the innermost one with its heading)."""
-    heading = page.get_by_role("heading", name=name, exact=True)
-    return page.locator('[data-testid="stVerticalBlock"]').filter(has=heading).last
-
-
-def read_top5(block):
-    """(labels, probabilities) from the SVG bar chart: y-axis labels and the % text marks."""
-    chart = block.locator('[data-testid="stVegaLiteChart"]').first
-    texts = "els => els.map(e => e.textContent)"       # SVG text has no innerText
-    labels = chart.locator('g[aria-label^="Y-axis"] .role-axis-label text').evaluate_all(texts)
-    percents = chart.locator(".mark-text.role-mark text").evaluate_all(texts)
-    return labels, [float(p.rstrip("%")) / 100 for p in percents]
-
-
-def errors_shown(page):
-    return page.locator('[data-testid="stMain"] [data-testid="stAlert"]').filter(
-        has=page.locator('[data-testid="stAlertContentError"]')).all_inner_texts()
 
 
 def test_uploaded_photo_gets_a_top5(page, app_url):

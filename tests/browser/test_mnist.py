@@ -2,65 +2,12 @@
 results; a long run is ended by Stop, which keeps the partial history and model."""
 
 import re
-import time
 
+from drivers import (
+    MNIST_RESULTS as RESULTS, chart_svg, metric, progress_text, runs_table, start_training,
+    wait_until,
+)
 from harness import assert_no_exception, open_app, save_screenshot, wait_for_app_idle
-
-RESULTS = "Results on the test set"
-
-
-def set_number(main, label, value):
-    field = main.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_for_app_idle(main.page)
-
-
-def progress_text(main):
-    return main.locator('[data-testid="stProgress"]').inner_text().strip()
-
-
-def chart_svg(main, index=0):
-    """The SVG markup of a live chart (it changes whenever the chart is redrawn with new data)."""
-    return main.locator('[data-testid="stVegaLiteChart"]').nth(index).inner_html()
-
-
-def wait_until(condition, timeout_s, what, interval_s=0.5):
-    """Poll ``condition()`` (bounded); return its first truthy value or fail naming ``what``."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-def metric(main, label):
-    box = main.locator('[data-testid="stMetric"]').filter(
-        has=main.page.locator('[data-testid="stMetricLabel"]', has_text=label))
-    return box.locator('[data-testid="stMetricValue"]').first.inner_text().strip()
-
-
-def start_training(main, epochs, examples):
-    """Train the selected recipe (the default: fast) with these settings."""
-    set_number(main, "Epochs", epochs)
-    set_number(main, "Training examples", examples)
-    main.get_by_role("button", name="▶ Train").click()
-    wait_until(lambda: main.locator('[data-testid="stProgress"]').count(), 60, "a progress bar")
-
-
-def dataframe_rows(frame):
-    """Cell texts of an ``st.dataframe`` (a canvas grid; its accessible table holds the text)."""
-    return frame.locator('tr[role="row"]').evaluate_all(
-        "rows => rows.map(r => Array.from(r.querySelectorAll('td[role=gridcell]'))"
-        ".map(c => c.textContent.trim()))")
-
-
-def runs_table(main):
-    """{run label: row} of the page's "This session's runs" table (columns run, state, epochs)."""
-    rows = dataframe_rows(main.locator('[data-testid="stDataFrame"]').last)
-    return {row[0]: row for row in rows if row}
 
 
 def test_tiny_training_run_then_stop(page, app_url):

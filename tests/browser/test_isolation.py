@@ -1,0 +1,90 @@
+"""Sessions on one server in Chromium: one trains MNIST while another classifies photos —
+both complete and neither sees the other's state; a session closed mid-training gives the
+server's training slot back."""
+
+import re
+
+from cnn_core.paths import DATA_DIR
+
+from drivers import (
+    MNIST_RESULTS, payload, progress_text, read_top5, result_block, runs_table, start_training,
+    upload_through_file_chooser, wait_until,
+)
+from harness import assert_no_exception, open_app, save_screenshot
+
+PHOTO = DATA_DIR / "samples" / "coffee_cup.png"
+OTHER_TRAINING = "Another session is training"
+
+
+def new_page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+def test_one_session_trains_while_another_classifies(browser, app_url):
+    trainer, classifier = new_page(browser), new_page(browser)
+    try:
+        open_app(trainer, f"{app_url}/mnist")
+        trainer_main = trainer.locator('[data-testid="stMain"]')
+        start_training(trainer_main, epochs=2, examples=1000)
+
+        # While it trains, the other user classifies a photo under a name only they know.
+        open_app(classifier, f"{app_url}/classify", timeout_ms=180_000)
+        assert re.match(r"(starting|running)", progress_text(trainer_main)), \
+            "the training finished before the other session started classifying"
+        secret = "only-in-session-b.png"
+        upload_through_file_chooser(classifier, [payload(secret, PHOTO.read_bytes(), "image/png")])
+        labels, probabilities = read_top5(result_block(classifier, secret))
+        assert len(labels) == 5 and sum(probabilities) <= 1.0025
+        assert_no_exception(classifier, "classify while another session trains")
+
+        wait_until(lambda: trainer_main.get_by_text(MNIST_RESULTS, exact=True).count(), 240,
+                   "the training session's results")
+        assert_no_exception(trainer, "mnist next to a classifying session")
+        assert list(runs_table(trainer_main)) == ["#1 fast"]
+
+        # Neither sees the other's state: the trainer's Classify page shows the samples, not
+        # the other upload; the classifier's MNIST page has no runs and may train now.
+        open_app(trainer, f"{app_url}/classify", timeout_ms=180_000)
+        assert trainer.get_by_role("heading", name=secret).count() == 0
+        assert trainer.get_by_text("No upload yet").count() == 1
+        open_app(classifier, f"{app_url}/mnist")
+        classifier_main = classifier.locator('[data-testid="stMain"]')
+        assert classifier_main.get_by_text(MNIST_RESULTS).count() == 0
+        assert classifier_main.get_by_text("This session's runs").count() == 0
+        assert classifier_main.get_by_text(OTHER_TRAINING).count() == 0
+        assert classifier_main.get_by_role("button", name="▶ Train").is_enabled()
+    finally:
+        trainer.context.close()
+        classifier.context.close()
+
+
+def test_session_closed_mid_training_frees_the_training_slot(browser, app_url):
+    leaver, waiter = new_page(browser), new_page(browser)
+    try:
+        open_app(leaver, f"{app_url}/mnist")
+        leaver_main = leaver.locator('[data-testid="stMain"]')
+        start_training(leaver_main, epochs=50, examples=1000)         # far longer than the test
+        wait_until(lambda: re.match(r"running", progress_text(leaver_main)), 120, "training")
+
+        open_app(waiter, f"{app_url}/mnist")
+        waiter_main = waiter.locator('[data-testid="stMain"]')
+        assert waiter_main.get_by_text(OTHER_TRAINING).count() == 1
+        assert waiter_main.get_by_role("button", name="▶ Train").is_disabled()
+        save_screenshot(waiter, "mnist-other-session-training")
+
+        leaver.context.close()           # the user closes the tab mid-training
+
+        def slot_free():
+            open_app(waiter, f"{app_url}/mnist")
+            return waiter_main.get_by_text(OTHER_TRAINING).count() == 0
+
+        # The run notices its session is gone, waits out a 30-s grace period, then stops.
+        wait_until(slot_free, 150, "the abandoned run to give the slot back", interval_s=5)
+        assert waiter_main.get_by_role("button", name="▶ Train").is_enabled()
+        assert_no_exception(waiter, "mnist after the other session left")
+    finally:
+        for page in (leaver, waiter):
+            if not page.is_closed():
+                page.context.close()
