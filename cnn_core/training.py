@@ -19,8 +19,6 @@ the test set is evaluated once, at the end. Pixels are scaled to [0, 1], shape (
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import tempfile
 import threading
@@ -301,6 +299,7 @@ class TrainingRun:
     started_at: float = field(default_factory=time.time)
     stop_event: threading.Event = field(default_factory=threading.Event)
     gone_since: float | None = None
+    abandoned: bool = False  # stopped because its session closed
     _keras_file: bytes | None = None
     thread: threading.Thread | None = None
 
@@ -343,7 +342,7 @@ class TrainingRun:
         if self.keep_alive is not None and not self.keep_alive():
             self.gone_since = self.gone_since or now
             if now - self.gone_since > self.grace_seconds and not self.stop_event.is_set():
-                self.state = "abandoned"
+                self.abandoned = True
                 self.stop_event.set()
         else:
             self.gone_since = None
@@ -352,21 +351,22 @@ class TrainingRun:
 
     def _run(self) -> None:
         global _ACTIVE
+        state = "failed"
         try:
             self.state = "running"
-            result = train(self.recipe_name, self.settings, self._on_progress, self.stop_event,
-                           self.train_examples)
-            self.result = result
-            if self.state != "abandoned":
-                self.state = "stopped" if result.stopped else "finished"
+            self.result = train(self.recipe_name, self.settings, self._on_progress,
+                                self.stop_event, self.train_examples)
+            state = ("abandoned" if self.abandoned else
+                     "stopped" if self.result.stopped else "finished")
         except CNNLabError as err:
-            self.error, self.state = str(err), "failed"
+            self.error = str(err)
         except Exception as err:  # a crash in Keras must not take the lock with it
             traceback.print_exc()  # for the server's log; the page shows one line
-            self.error, self.state = f"training failed: {type(err).__name__}: {err}", "failed"
+            self.error = f"training failed: {type(err).__name__}: {err}"
         finally:
             _ACTIVE = None
             _LOCK.release()
+            self.state = state  # done only once the server's training slot is free
 
 
 def active_run() -> TrainingRun | None:
