@@ -69,6 +69,9 @@ async def upload_and_read_top5(page, name, data):
     await wait_idle(page)
     block = page.locator('[data-testid="stVerticalBlock"]').filter(has=heading).last
     chart = block.locator('[data-testid="stVegaLiteChart"]').first
+    # Vega draws the SVG after Streamlit mounts the element: wait for the percentage labels.
+    await chart.locator(".mark-text.role-mark text").first.wait_for(state="attached",
+                                                                    timeout=WAIT_MS)
     texts = "els => els.map(e => e.textContent)"           # SVG text has no innerText
     y_axis = chart.locator('g[aria-label^="Y-axis"] .role-axis-label text')
     labels = await y_axis.evaluate_all(texts)

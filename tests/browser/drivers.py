@@ -87,6 +87,8 @@ def result_block(page, name):
 def read_top5(block):
     """(labels, probabilities) from the SVG bar chart: y-axis labels and the % text marks."""
     chart = block.locator('[data-testid="stVegaLiteChart"]').first
+    # Vega draws the SVG after Streamlit mounts the element: wait for the percentage labels.
+    chart.locator(".mark-text.role-mark text").first.wait_for(state="attached")
     texts = "els => els.map(e => e.textContent)"       # SVG text has no innerText
     labels = chart.locator('g[aria-label^="Y-axis"] .role-axis-label text').evaluate_all(texts)
     percents = chart.locator(".mark-text.role-mark text").evaluate_all(texts)
@@ -113,7 +115,12 @@ def start_training(main, epochs, examples):
     wait_until(lambda: main.locator('[data-testid="stProgress"]').count(), 60, "a progress bar")
 
 
-def runs_table(main):
-    """{run label: row} of the page's "This session's runs" table (columns run, state, epochs)."""
-    rows = dataframe_rows(main.locator('[data-testid="stDataFrame"]').last)
-    return {row[0]: row for row in rows if row}
+def runs_table(main, timeout_s=60):
+    """{run label: row} of the page's "This session's runs" table (columns run, state, epochs),
+    once the table is on the page and its grid has drawn its rows."""
+    wait_until(lambda: main.get_by_text("This session's runs").count(), timeout_s,
+               "the table of this session's runs")
+    frame = main.locator('[data-testid="stDataFrame"]').last
+    rows = wait_until(lambda: [row for row in dataframe_rows(frame) if row], timeout_s,
+                      "the rows of the runs table")
+    return {row[0]: row for row in rows}

@@ -3,6 +3,7 @@ both complete and neither sees the other's state; a session closed mid-training 
 server's training slot back."""
 
 import re
+import time
 
 from cnn_core.paths import DATA_DIR
 
@@ -22,7 +23,18 @@ def new_page(browser):
     return context.new_page()
 
 
-def test_one_session_trains_while_another_classifies(browser, app_url):
+def close(request, **pages):
+    """Close each page's context; if the test failed, screenshot the open ones first."""
+    report = getattr(request.node, "report_call", None)
+    for name, page in pages.items():
+        if page.is_closed():
+            continue
+        if report is not None and report.failed:
+            save_screenshot(page, f"FAILED-{request.node.name}-{name}")
+        page.context.close()
+
+
+def test_one_session_trains_while_another_classifies(browser, app_url, request):
     trainer, classifier = new_page(browser), new_page(browser)
     try:
         open_app(trainer, f"{app_url}/mnist")
@@ -42,7 +54,8 @@ def test_one_session_trains_while_another_classifies(browser, app_url):
         wait_until(lambda: trainer_main.get_by_text(MNIST_RESULTS, exact=True).count(), 240,
                    "the training session's results")
         assert_no_exception(trainer, "mnist next to a classifying session")
-        assert list(runs_table(trainer_main)) == ["#1 fast"]
+        runs = runs_table(trainer_main)
+        assert list(runs) == ["#1 fast"] and runs["#1 fast"][1:3] == ["finished", "2/2"], runs
 
         # Neither sees the other's state: the trainer's Classify page shows the samples, not
         # the other upload; the classifier's MNIST page has no runs and may train now.
@@ -56,17 +69,19 @@ def test_one_session_trains_while_another_classifies(browser, app_url):
         assert classifier_main.get_by_text(OTHER_TRAINING).count() == 0
         assert classifier_main.get_by_role("button", name="▶ Train").is_enabled()
     finally:
-        trainer.context.close()
-        classifier.context.close()
+        close(request, trainer=trainer, classifier=classifier)
 
 
-def test_session_closed_mid_training_frees_the_training_slot(browser, app_url):
+def test_session_closed_mid_training_frees_the_training_slot(browser, app_url, request):
     leaver, waiter = new_page(browser), new_page(browser)
     try:
         open_app(leaver, f"{app_url}/mnist")
         leaver_main = leaver.locator('[data-testid="stMain"]')
         start_training(leaver_main, epochs=50, examples=1000)         # far longer than the test
-        wait_until(lambda: re.match(r"running", progress_text(leaver_main)), 120, "training")
+        # Really training (past its first epoch), not failed or finished.
+        second_epoch = re.compile(r"running · epoch ([2-9]|\d\d)/50")
+        wait_until(lambda: second_epoch.match(progress_text(leaver_main)), 180,
+                   "the second epoch of the leaver's run")
 
         open_app(waiter, f"{app_url}/mnist")
         waiter_main = waiter.locator('[data-testid="stMain"]')
@@ -75,16 +90,17 @@ def test_session_closed_mid_training_frees_the_training_slot(browser, app_url):
         save_screenshot(waiter, "mnist-other-session-training")
 
         leaver.context.close()           # the user closes the tab mid-training
+        closed_at = time.monotonic()
 
         def slot_free():
             open_app(waiter, f"{app_url}/mnist")
             return waiter_main.get_by_text(OTHER_TRAINING).count() == 0
 
-        # The run notices its session is gone, waits out a 30-s grace period, then stops.
+        # The run notices its session is gone, waits out a 30-s grace period, then stops: the
+        # slot is not freed at once (the run did not just fail), but it is freed.
         wait_until(slot_free, 150, "the abandoned run to give the slot back", interval_s=5)
+        assert time.monotonic() - closed_at > 25, "the slot was free before the grace period"
         assert waiter_main.get_by_role("button", name="▶ Train").is_enabled()
         assert_no_exception(waiter, "mnist after the other session left")
     finally:
-        for page in (leaver, waiter):
-            if not page.is_closed():
-                page.context.close()
+        close(request, leaver=leaver, waiter=waiter)
