@@ -195,12 +195,4 @@ def build_model(name: str, settings: TrainSettings | None = None):
     """The recipe's Keras model under its dtype policy (the global policy is restored)."""
     settings = settings or recipe(name).settings
     with dtype_policy(settings.precision):
-        try:
-            return recipe(name).build()
-        except ValueError as err:
-            # Seen once in a Streamlit server, on the first training after start-up: Keras'
-            # per-thread layer-name counter lost its state mid-build ("All layers added to a
-            # Sequential model should have unique names"). A second build is unaffected.
-            if "unique names" not in str(err):
-                raise
-            return recipe(name).build()
+        return recipe(name).build()

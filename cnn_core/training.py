@@ -19,6 +19,7 @@ the test set is evaluated once, at the end. Pixels are scaled to [0, 1], shape (
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 import threading
@@ -277,6 +278,26 @@ def check_settings(settings: TrainSettings) -> None:
 
 # -- one background training per process --------------------------------------------------------
 
+@contextlib.contextmanager
+def keras_state_kept():
+    """Skip ``keras.backend.clear_session()`` while a background run trains.
+
+    Streamlit calls it after every script run (ScriptRunner's ``_clean_problem_modules``), and it
+    replaces the module-level ``threading.local`` holding Keras' state for *every* thread: a run
+    training meanwhile loses its layer-name counter ("All layers added to a Sequential model
+    should have unique names") and its mixed-precision autocast scope ("Input 'filter' of
+    'Conv2D' Op has type float32 that does not match type bfloat16"). Seen in a real server."""
+    import keras
+
+    backend = keras.backend
+    clear_session = backend.clear_session
+    backend.clear_session = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        backend.clear_session = clear_session
+
+
 _LOCK = threading.Lock()
 _ACTIVE: "TrainingRun | None" = None
 
@@ -355,8 +376,9 @@ class TrainingRun:
         state = "failed"
         try:
             self.state = "running"
-            self.result = train(self.recipe_name, self.settings, self._on_progress,
-                                self.stop_event, self.train_examples)
+            with keras_state_kept():
+                self.result = train(self.recipe_name, self.settings, self._on_progress,
+                                    self.stop_event, self.train_examples)
             state = ("abandoned" if self.abandoned else
                      "stopped" if self.result.stopped else "finished")
         except CNNLabError as err:

@@ -1,6 +1,7 @@
 """Recipes against the calculator, a short real training, Stop, and one training per process."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -125,3 +126,25 @@ def test_bad_settings_are_user_errors():
     with pytest.raises(CNNLabError, match="unknown recipe"):
         training.start_training("nope", RECIPES["fast"].settings)
     assert training.active_run() is None
+
+
+def test_training_survives_streamlits_keras_cleanup():
+    """Streamlit calls keras.backend.clear_session() after every script run, and the page reruns
+    every second while a bfloat16 model trains on its thread. Hammer that same call from
+    another thread during a run: without keras_state_kept() the run fails (layer names,
+    mixed-precision autocast)."""
+    import inspect
+
+    import keras
+    from streamlit.runtime.scriptrunner import script_runner
+
+    # the call Streamlit makes (so the guard patches the right attribute)
+    assert "keras).backend.clear_session()" in inspect.getsource(
+        script_runner._clean_problem_modules)
+    settings = RECIPES["fast"].settings.with_changes(epochs=2, batch_size=64)
+    run = training.start_training("fast", settings, train_examples=1000)
+    while not run.done:
+        keras.backend.clear_session(free_memory=False)
+        time.sleep(0.0005)
+    assert run.state == "finished", run.error
+    assert len(run.history) == 2
