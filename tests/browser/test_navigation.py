@@ -43,7 +43,7 @@ def test_every_page_opens_from_the_navigation(page, app_url):
     for title, path, shot in PAGES:
         # Pages that load TensorFlow or a model on first open get a generous timeout.
         open_from_navigation(page, title, timeout_ms=180_000)
-        assert page.url.rstrip("/") == (app_url + path).rstrip("/"), f"{title}: URL {page.url}"
+        page.wait_for_url(lambda url: url.rstrip("/") == (app_url + path).rstrip("/"))
         assert_no_exception(page, title)
         text = main_text(page)
         assert PLACEHOLDER not in text, f"{title} ({path}) is still the placeholder page"
