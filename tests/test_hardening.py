@@ -334,3 +334,18 @@ def test_configured_weights_file_carrying_code_is_not_executed(tmp_path, monkeyp
     assert not sentinel.exists()
     keras.saving.load_model(path, safe_mode=False)
     assert sentinel.exists()
+
+
+# --- deployment settings -------------------------------------------------------------------
+
+
+def test_streamlit_config_is_fit_for_a_shared_deployment():
+    """.streamlit/config.toml: no tracebacks or error details shown to users, a bounded
+    upload size, no usage statistics sent, no file watcher on a server."""
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] in ("none", False)
+    assert 1 <= config["server"]["maxUploadSize"] <= 50
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["fileWatcherType"] == "none"

@@ -66,3 +66,22 @@ def test_malformed_corpus_upload_keeps_the_server_answering(page, app_url):
     assert len(read_top5(result_block(page, CAT_PHOTO.name))[0]) == 5
     with urllib.request.urlopen(f"{app_url}/_stcore/health", timeout=5) as response:
         assert response.read() == b"ok"
+
+
+def test_file_over_the_upload_limit_is_refused_in_the_browser(page, app_url):
+    """``server.maxUploadSize`` (MB) from .streamlit/config.toml: a bigger file is refused by
+    the uploader with a message, never reaches the server, and the page stays as it was."""
+    import tomllib
+
+    from cnn_core.paths import REPO_ROOT
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    limit_mb = config["server"]["maxUploadSize"]
+    open_app(page, f"{app_url}/classify", timeout_ms=180_000)
+    too_big = payload("huge.jpg", b"\xff\xd8\xff" + bytes(limit_mb * 1024 * 1024 + 1024))
+    upload_through_file_chooser(page, [too_big])
+    uploader = page.locator('[data-testid="stFileUploader"]')
+    assert uploader.get_by_text(re.compile(r"File must be .* or smaller")).count() == 1
+    assert page.get_by_role("heading", name="huge.jpg").count() == 0
+    assert page.get_by_text("No upload yet").count() == 1        # still showing the samples
+    assert_no_exception(page, "classify, file over the limit")
