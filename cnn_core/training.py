@@ -91,6 +91,7 @@ def training_dataset(x: np.ndarray, y: np.ndarray, settings: TrainSettings):
             layers.RandomTranslation(shift, shift, fill_mode="constant", seed=settings.seed),
         ]
 
+        @tf.autograph.experimental.do_not_convert  # plain TF calls: nothing to convert
         def transform(images, labels):
             for layer in augment:
                 images = layer(images, training=True)
