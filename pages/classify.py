@@ -1,6 +1,8 @@
 """Classify photos: upload, camera or bundled samples → the preprocessing as pictures → top-5,
 inference time, Grad-CAM and a second model side by side. Logic lives in cnn_core.classify."""
 
+import hashlib
+
 import streamlit as st
 
 from cnn_core import classify
@@ -31,6 +33,20 @@ def cached_classifier(key, weights_path, precision):
     return classifier
 
 
+@st.cache_resource(show_spinner="Classifying the sample photos…", max_entries=8)
+def sample_results(key, weights, precision):
+    """The bundled samples' results, computed once per model for all sessions."""
+    paths = list_image_files(DATA_DIR / "samples")
+    classifier = cached_classifier(key, weights, precision)
+    return paths, *classify.classify_sources(classifier, paths, names=[p.name for p in paths])
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def cached_grad_cam(key, weights, precision, digest, class_index, _pixels):
+    """Grad-CAM keyed by the image's digest, so reruns and other sessions reuse it."""
+    return classify.grad_cam(cached_classifier(key, weights, precision), _pixels, class_index)
+
+
 def weights_path(key):
     return weights_status(key, configured_weights(key)).path
 
@@ -39,9 +55,13 @@ def classifier_ui(key, precision):
     """The model ``key``, or SqueezeNet with a visible banner when its weights are missing."""
     status = weights_status(key, configured_weights(key))
     if status.path is None:
-        st.warning(f"**{models[key].title} is not available here** — {status.message} "
-                   "Showing the bundled **SqueezeNet v1.1** instead (~58% top-1 on ImageNet).",
-                   icon="⚠️")
+        st.warning(f"**{models[key].title} is not available here**: its ImageNet weights are "
+                   "not on this server and could not be downloaded. Showing the bundled "
+                   "**SqueezeNet v1.1** instead (~58% top-1 on ImageNet).", icon="⚠️")
+        with st.expander("How to make it available"):
+            st.write(f"Set `{models[key].env_var}` (environment or `st.secrets`) to a weights "
+                     "file, or put Keras' file in `~/.keras/models/`, then restart. "
+                     f"Details: {status.message}")
         return classifier_ui("squeezenet", precision)
     try:
         return cached_classifier(key, str(status.path), precision)
@@ -80,7 +100,10 @@ def result_ui(result, classifier, second, show_cam):
                            f"{result.top[0]['index']})")
         if show_cam:
             best = result.top[0]
-            cam = classify.grad_cam(classifier, result.image.pixels, best["index"])
+            pixels = result.image.pixels
+            cam = cached_grad_cam(classifier.spec.key, str(weights_path(classifier.spec.key)),
+                                  precision, hashlib.sha1(pixels.tobytes()).hexdigest(),
+                                  best["index"], pixels)
             columns[1].image(classify.heatmap_overlay(result.image.resized, cam),
                              caption=f"Grad-CAM: where {classifier.spec.title} saw "
                                      f"“{best['label']}”", width="stretch")
@@ -114,12 +137,12 @@ uploads = st.file_uploader("Photos", accept_multiple_files="directory" if folder
 photo = st.camera_input("Take a photo") if st.toggle("Use the camera", key="camera") else None
 sources = [*uploads, *([photo] if photo else [])]
 names = [source.name for source in sources]
-if not sources:
+if sources:
+    results, seconds = classify.classify_sources(classifier, sources, names=names)
+else:
     st.info("No upload yet: classifying the bundled sample photos (credits in data/samples).")
-    sources = list_image_files(DATA_DIR / "samples")
-    names = [path.name for path in sources]
-
-results, seconds = classify.classify_sources(classifier, sources, names=names)
+    sources, results, seconds = sample_results(classifier.spec.key,
+                                               str(weights_path(classifier.spec.key)), precision)
 good = [(source, result) for source, result in zip(sources, results) if result.top]
 if good:
     st.metric("Inference time", f"{1000 * seconds / len(good):.0f} ms per image",
