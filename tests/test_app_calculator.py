@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from cnn_core.presets import PRESETS
 from tests.conftest import REPO_ROOT
 
-PAGE = str(REPO_ROOT / "pages" / "calculator.py")
+PAGE = str(REPO_ROOT / "app_pages" / "calculator.py")
 
 
 def metric(at, label_start):

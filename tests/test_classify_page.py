@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO_ROOT
 
-PAGE = str(REPO_ROOT / "pages" / "classify.py")
+PAGE = str(REPO_ROOT / "app_pages" / "classify.py")
 CAT = open("data/samples/cat_chelsea.png", "rb").read()
 
 

@@ -224,7 +224,7 @@ def unsafe_calls_in(source):
 
 def app_sources():
     """Every Python file the running app can import: the entry point, pages, cnn_core."""
-    files = [REPO_ROOT / "streamlit_app.py", *sorted((REPO_ROOT / "pages").glob("*.py")),
+    files = [REPO_ROOT / "streamlit_app.py", *sorted((REPO_ROOT / "app_pages").glob("*.py")),
              *sorted((REPO_ROOT / "cnn_core").glob("*.py"))]
     assert len(files) > 5
     return files
@@ -285,7 +285,7 @@ def test_classify_page_reports_each_malformed_file_and_classifies_the_good_one()
     from cnn_core.paths import DATA_DIR
 
     cat = (DATA_DIR / "samples" / "cat_chelsea.png").read_bytes()
-    app = AppTest.from_file(str(REPO_ROOT / "pages" / "classify.py"), default_timeout=300).run()
+    app = AppTest.from_file(str(REPO_ROOT / "app_pages" / "classify.py"), default_timeout=300).run()
     assert not app.exception
     upload = [(name, data, "application/octet-stream") for name, data in MALFORMED.items()]
     app.file_uploader[0].set_value(upload + [("cat.png", cat, "image/png")]).run()

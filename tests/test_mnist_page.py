@@ -11,7 +11,7 @@ from cnn_core.presets import preset
 from cnn_core.recipes import RECIPES
 from tests.conftest import REPO_ROOT
 
-PAGE = str(REPO_ROOT / "pages" / "mnist.py")
+PAGE = str(REPO_ROOT / "app_pages" / "mnist.py")
 
 
 def open_page():

@@ -39,7 +39,7 @@ def test_calculator_modules_import_no_tensorflow():
     assert run(body) == "HEAVY:"
 
 
-@pytest.mark.parametrize("page", ["pages/calculator.py", "streamlit_app.py"])
+@pytest.mark.parametrize("page", ["app_pages/calculator.py", "streamlit_app.py"])
 def test_page_opens_without_tensorflow(page):
     assert run(APPTEST.format(page=str(REPO_ROOT / page))) == "HEAVY:"
 

@@ -8,7 +8,7 @@ from cnn_core import theory_demos as demos
 from tests.conftest import REPO_ROOT
 from tests.test_no_tensorflow import APPTEST, run
 
-PAGE = "pages/theory.py"  # relative to the entry point, streamlit_app.py
+PAGE = "app_pages/theory.py"  # relative to the entry point, streamlit_app.py
 TIMEOUT = 90
 
 

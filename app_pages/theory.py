@@ -62,7 +62,7 @@ def reference_case_ui():
     st.caption(f"{format_bytes(report.inference_bytes)} to predict; "
                f"{format_bytes(b['bare_minimum'])} to train.")
     try:
-        st.page_link("pages/calculator.py", label="Open this network in the calculator",
+        st.page_link("app_pages/calculator.py", label="Open this network in the calculator",
                      icon="🧮", query_params={"preset": "exercise2"})
     except StreamlitPageNotFoundError:  # page run on its own, outside the app's navigation
         st.markdown("[Open this network in the calculator](/calculator?preset=exercise2)")
