@@ -60,13 +60,15 @@ def report_ui(input_shape, layers):
         f"{report.macs:,} multiply-accumulates per instance."
     )
     counts = ["parameters", "trainable", "non-trainable", "activation bytes / instance", "MACs"]
-    st.dataframe(layer_frame(report), hide_index=True, width="stretch", column_config={
-        c: st.column_config.NumberColumn(c, format="localized") for c in counts})
+    columns = {c: st.column_config.NumberColumn(c, format="localized") for c in counts}
+    columns |= {c: st.column_config.TextColumn(c, width="large")
+                for c in ("shape working", "parameter working")}
+    st.dataframe(layer_frame(report), hide_index=True, width="stretch", column_config=columns)
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Training memory across batch sizes")
-        st.altair_chart(memory_chart(memory_frame(report, optimizer, gradients, fits), device_gb, fits),
-                        width="stretch")
+        curve = memory_frame(report, optimizer, gradients, fits)
+        st.altair_chart(memory_chart(curve, device_gb, fits), width="stretch")
         st.caption(f"On a {device_gb} GB device the largest batch that fits is **{fits:,}**. "
                    "Smaller batches, float16/mixed precision, fewer filters or a larger stride "
                    "early on all lower the curve.")
