@@ -37,8 +37,9 @@ DTYPES: dict[str, tuple[int, int]] = {
     "float32": (4, 4),
     "float16": (2, 2),
     "bfloat16": (2, 2),
-    # Keras' "mixed_float16": float16 activations, float32 weights (and gradients, state)
+    # Keras' mixed policies: 16-bit activations, float32 weights (and gradients, state)
     "mixed_float16": (2, 4),
+    "mixed_bfloat16": (2, 4),
 }
 DTYPE_ALIASES = {"mixed": "mixed_float16", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 

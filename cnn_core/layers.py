@@ -80,6 +80,16 @@ def _fmt_shape(shape: Shape) -> str:
     return "×".join(str(d) for d in shape)
 
 
+def _weights_and_biases(fan_in: str, per_output: int, outputs: int, unit: str,
+                        use_bias: bool) -> tuple[int, int, str]:
+    """Conv2D and Dense: (fan-in + 1 bias) × outputs, with the working as text."""
+    weights = per_output * outputs
+    if use_bias:
+        total = weights + outputs
+        return total, 0, f"({fan_in} + 1 bias) × {outputs:,}{unit} = {total:,}"
+    return weights, 0, f"{fan_in} × {outputs:,}{unit} (no bias) = {weights:,}"
+
+
 def conv_output_length(n: int, k: int, s: int, padding: str, dilation: int = 1) -> tuple[int, str]:
     """One spatial dimension's output length under Keras rules, and the working as text."""
     if padding == "same":
@@ -158,14 +168,9 @@ class Conv2D(Layer):
             )
         cin_g = cin // self.groups  # each filter sees only its group's channels
         kh, kw = self.kernel_size
-        weights = kh * kw * cin_g * self.filters
-        bias = self.filters if self.use_bias else 0
         depth = f"{cin}" if self.groups == 1 else f"({cin}/{self.groups} groups)"
-        if self.use_bias:
-            why = f"({kh}×{kw}×{depth} + 1 bias) × {self.filters} = {weights + bias:,}"
-        else:
-            why = f"{kh}×{kw}×{depth} × {self.filters} (no bias) = {weights:,}"
-        return weights + bias, 0, why
+        return _weights_and_biases(f"{kh}×{kw}×{depth}", kh * kw * cin_g, self.filters, "",
+                                   self.use_bias)
 
     def macs(self, input_shape, output_shape):
         kh, kw = self.kernel_size
@@ -331,13 +336,8 @@ class Dense(Layer):
 
     def params(self, input_shape):
         n_in = input_shape[-1]
-        weights = n_in * self.units
-        bias = self.units if self.use_bias else 0
-        if self.use_bias:
-            why = f"({n_in:,} inputs + 1 bias) × {self.units:,} units = {weights + bias:,}"
-        else:
-            why = f"{n_in:,} inputs × {self.units:,} units (no bias) = {weights:,}"
-        return weights + bias, 0, why
+        return _weights_and_biases(f"{n_in:,} inputs", n_in, self.units, " units",
+                                   self.use_bias)
 
     def macs(self, input_shape, output_shape):
         return math.prod(input_shape) * self.units

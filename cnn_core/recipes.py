@@ -40,9 +40,8 @@ class TrainSettings:
 
     @property
     def calculator_dtype(self) -> str:
-        """The calculator's name for these byte sizes: mixed bfloat16 stores activations in
-        2 bytes and weights in 4, exactly like mixed_float16."""
-        return "float32" if self.precision == "float32" else "mixed_float16"
+        """The calculator's dtype for this precision ("float32" or "mixed_bfloat16")."""
+        return self.precision
 
     def with_changes(self, **changes) -> "TrainSettings":
         return replace(self, **changes)
