@@ -66,15 +66,21 @@ def payload(name, data, mime_type="application/octet-stream"):
     return {"name": name, "mimeType": mime_type, "buffer": data}
 
 
-def upload_through_file_chooser(page, files):
+def upload_through_file_chooser(page, files, expect_run=True):
     """Click the uploader's button, answer the OS file chooser with ``files``, wait for the run.
 
     ``files``: paths, or ``payload()`` dicts (Playwright does not mix the two).
+    ``expect_run``: False when the browser itself refuses the files (no rerun follows).
     """
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Photos")
+    samples_note = page.get_by_text("No upload yet")
     with page.expect_file_chooser() as chooser:
         uploader.locator("button").filter(has_text="Upload").click()
     chooser.value.set_files(files)
+    # Under load the rerun can start well after the short idle settle: the samples' note going
+    # away is the sign that a run with the upload has rendered (a no-op if it was not shown).
+    if expect_run:
+        samples_note.wait_for(state="detached", timeout=120_000)
     wait_for_app_idle(page, timeout_ms=120_000)
 
 

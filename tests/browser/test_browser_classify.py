@@ -79,7 +79,7 @@ def test_file_over_the_upload_limit_is_refused_in_the_browser(page, app_url):
     limit_mb = config["server"]["maxUploadSize"]
     open_app(page, f"{app_url}/classify", timeout_ms=180_000)
     too_big = payload("huge.jpg", b"\xff\xd8\xff" + bytes(limit_mb * 1024 * 1024 + 1024))
-    upload_through_file_chooser(page, [too_big])
+    upload_through_file_chooser(page, [too_big], expect_run=False)
     uploader = page.locator('[data-testid="stFileUploader"]')
     assert uploader.get_by_text(re.compile(r"File must be .* or smaller")).count() == 1
     assert page.get_by_role("heading", name="huge.jpg").count() == 0
