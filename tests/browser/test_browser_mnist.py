@@ -43,6 +43,10 @@ def test_tiny_training_run_then_stop(page, app_url):
                "the second epoch")
     main.get_by_role("button", name=re.compile("Stop")).click()
     wait_until(lambda: progress_text(main).startswith("stopped"), 120, "the run to stop")
+    # The live fragment shows "stopped" first, then asks for the full rerun that redraws the
+    # results and the runs table: wait for that rerun to reach the table.
+    wait_until(lambda: runs_table(main).get("#2 fast", [None] * 3)[1] != "running", 60,
+               "the runs table to show the stopped run")
     wait_for_app_idle(page)
     assert_no_exception(page, "mnist, stopped")
     table = runs_table(main)
