@@ -1,38 +1,49 @@
 """Theory Q&A: six classic CNN questions, answered with sources, live demos and self-checks.
 
-The text lives in content/theory/ (Markdown + one CSV); the demos are cnn_core.theory_demos
-(numpy and the calculator — no TensorFlow is imported by this page).
+The text lives in content/theory/ (Markdown + one CSV); the demos are cnn_core.theory_demos,
+cnn_core.oom_fixes and cnn_core.theory_architectures (numpy and the calculator — no TensorFlow
+is imported by this page).
 """
 
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from cnn_core import theory
+from cnn_core import theory, theory_views
+from cnn_core import theory_architectures as arch
 from cnn_core import theory_demos as demos
 from cnn_core.calculator import DTYPES, OPTIMIZER_SLOTS, format_bytes
 from cnn_core.errors import CNNLabError
+from cnn_core.oom_fixes import oom_fixes
 from cnn_core.presets import PRESET_TITLES, PRESETS
+from cnn_core.theory_facts import facts
 
 
 @st.cache_data
 def load_content():
-    facts = demos.facts()
-    return theory.load_sections(facts), theory.load_architectures(facts)
+    figures = facts()
+    return theory.load_sections(figures), theory.load_architectures(figures)
+
+
+def layer_size_ui(key: str, height: int, channels: int, filters: int) -> list[int]:
+    """Height, width, channels, filters and kernel size of one convolution, side by side."""
+    sizes = [("Height", 1024, height, "h"), ("Width", 1024, height, "w"),
+             ("Channels", 4096, channels, "c"), ("Filters", 4096, filters, "f"),
+             ("Kernel", 15, 3, "k")]
+    return [int(col.number_input(label, 1, top, default, key=f"{key}_{name}"))
+            for col, (label, top, default, name) in zip(st.columns(5), sizes)]
 
 
 def dense_vs_conv_ui():
     st.markdown("**Try it:** a dense layer vs a 'same' convolution with as many outputs.")
-    sizes = [("Height", 1024, 28, "h"), ("Width", 1024, 28, "w"), ("Channels", 512, 1, "c"),
-             ("Filters", 1024, 32, "f"), ("Kernel", 15, 3, "k")]
-    r = demos.dense_vs_conv(*[int(col.number_input(label, 1, top, default, key=f"q1_{key}"))
-                              for col, (label, top, default, key) in zip(st.columns(5), sizes)])
+    r = demos.dense_vs_conv(*layer_size_ui("q1", 28, 1, 32))
     m = st.columns(3)
     m[0].metric("Convolution: parameters", f"{r['conv_params']:,}")
     m[1].metric("Dense: parameters", f"{r['dense_params']:,}")
     m[2].metric("Dense / convolution", f"{r['dense_params'] / r['conv_params']:,.0f}×")
-    st.caption(f"Convolution: {r['conv_working']}. Dense: {r['dense_working']} "
-               f"({format_bytes(r['dense_bytes'])} in float32). Counted by the calculator.")
+    st.caption(f"Convolution: {r['conv_working']}; {r['conv_macs']:,} multiply-adds. Dense: "
+               f"{r['dense_working']} ({format_bytes(r['dense_bytes'])} in float32); "
+               f"{r['dense_macs']:,} multiply-adds. Counted by the calculator.")
     st.markdown("**Shift a digit:** the convolution's map moves with it; the dense layer's does not.")
     c = st.columns(3)
     digit = c[0].selectbox("Digit", list(demos.DIGIT_STROKES), index=2, key="q1_digit")
@@ -44,9 +55,9 @@ def dense_vs_conv_ui():
     st.image(images, width=104, clamp=True, caption=["input", "shifted", "conv map",
              "conv map of shifted", "dense output", "dense output of shifted"])
     m = st.columns(3)
-    m[0].metric("Conv: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['conv_equivariance_error']:.3f}")
-    m[1].metric("Dense: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['dense_equivariance_error']:.3f}")
-    m[2].metric("Conv + global max pool: change", f"{d['pooled_change']:.3f}")
+    m[0].metric("Conv: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['conv_equivariance_error']:.1%}")
+    m[1].metric("Dense: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['dense_equivariance_error']:.1%}")
+    m[2].metric("Conv + global max pool: change", f"{d['pooled_change']:.1%}")
 
 
 def reference_case_ui():
@@ -63,7 +74,7 @@ def reference_case_ui():
                f"{format_bytes(b['bare_minimum'])} to train.")
     try:
         st.page_link("app_pages/calculator.py", label="Open this network in the calculator",
-                     icon="🧮", query_params={"preset": "exercise2"})
+                     icon=":material/calculate:", query_params={"preset": "exercise2"})
     except StreamlitPageNotFoundError:  # page run on its own, outside the app's navigation
         st.markdown("[Open this network in the calculator](/calculator?preset=exercise2)")
 
@@ -73,10 +84,9 @@ def oom_fixes_ui():
     name = c[0].selectbox("Network", list(PRESETS), format_func=PRESET_TITLES.get, key="q3_net")
     batch = c[1].number_input("Mini-batch size", 1, 4096, 32, key="q3_batch")
     opt = c[2].selectbox("Optimizer", list(OPTIMIZER_SLOTS), index=3, key="q3_opt")
-    rows = pd.DataFrame(demos.oom_fixes(name, int(batch), opt))
-    st.table(rows.drop(columns="bytes"), hide_index=True)
-    st.bar_chart(rows.dropna(subset="bytes").set_index("fix")["bytes"] / 1e6, horizontal=True,
-                 sort=False, x_label="", y_label="training memory (MB)")
+    rows = oom_fixes(name, int(batch), opt)
+    st.table(pd.DataFrame(rows).drop(columns="bytes"), hide_index=True)
+    st.altair_chart(theory_views.oom_chart(rows), width="stretch")
 
 
 def pooling_vs_conv_ui():
@@ -88,14 +98,7 @@ def pooling_vs_conv_ui():
     r = demos.pooling_vs_strided_conv(shift, kernel, size, int(channels))
     st.image([demos.to_display(r[key]) for key in ("features", "pooled", "strided")], clamp=True,
              width=240, caption=["edge map of the photo", "2×2 max pooling", "stride-2 convolution"])
-    shape = "×".join(map(str, r["output_shape"]))
-    st.dataframe(pd.DataFrame({
-        "": ["max pooling 2×2", f"convolution {size}×{size}, stride 2"],
-        "output": [shape, "×".join(map(str, r["conv_output_shape"]))],
-        "parameters": [r["pool_params"], r["conv_params"]],
-        "FLOPs per image": [r["pool_flops"], r["conv_flops"]],
-        f"output change, {shift}-pixel shift": [f"{r['pool_change']:.1%}", f"{r['conv_change']:.1%}"],
-    }), hide_index=True)
+    st.dataframe(pd.DataFrame(demos.pooling_rows(r, size, shift)), hide_index=True)
     st.caption(f"Conv parameters: {r['conv_working']}. FLOPs: 2 per multiply-accumulate, 1 per "
                f"comparison. The edge map itself changes by {r['feature_change']:.1%}. "
                "Photo: Chelsea the cat, Stefan van der Walt, CC0 (scikit-image).")
@@ -113,7 +116,22 @@ def lrn_ui():
     st.dataframe(rows.style.format("{:.3f}"))
     st.caption(f"Each activation is divided by (k + α·Σ a²)^β over the {n} channels centred on "
                "it: the neighbours of the strong channel 3 are damped the most. TensorFlow "
-               f"arguments for these settings: `{demos.tf_lrn_arguments(n, k, alpha, beta)}`.")
+               f"arguments for these settings: `{demos.tf_lrn_arguments(n, k, alpha, beta)}`; "
+               f"PyTorch's LocalResponseNorm: `{demos.torch_lrn_arguments(n, k, alpha, beta)}`.")
+
+
+def architectures_ui():
+    st.table(pd.DataFrame(architectures), hide_index=True)
+    st.markdown("**Try it:** a normal 'same' convolution vs a depthwise separable one (Xception).")
+    r = arch.separable_vs_normal(*layer_size_ui("q6", 19, 728, 728))
+    m = st.columns(3)
+    m[0].metric("Normal convolution: parameters", f"{r['normal_params']:,}")
+    m[1].metric("Depthwise separable: parameters", f"{r['separable_params']:,}")
+    m[2].metric("Normal / separable", f"{r['normal_params'] / r['separable_params']:,.1f}×")
+    st.caption(f"Normal: {r['normal_working']}; {r['normal_macs']:,} multiply-adds. Separable: "
+               f"{r['separable_working']}; {r['separable_macs']:,} multiply-adds. Counted by the "
+               "calculator as DepthwiseConv2D (no bias) + 1×1 Conv2D, what Keras' SeparableConv2D "
+               "holds.")
 
 
 def quiz_ui(section):
@@ -122,30 +140,40 @@ def quiz_ui(section):
                for i, item in enumerate(section.quiz)]
     if st.toggle("Show the answers", key=f"reveal{section.number}"):
         for item, choice in zip(section.quiz, choices):
-            verdict = "" if choice is None else ("✅ " if theory.is_correct(item, choice) else "❌ ")
+            verdict = "" if choice is None else (RIGHT if theory.is_correct(item, choice) else WRONG)
             st.markdown(f"{verdict}**{item.question}** — {item.options[item.answer]}. "
                         f"{item.explanation}")
 
 
-st.title("📖 Theory Q&A")
+RIGHT, WRONG = ":green[:material/check_circle: Right:] ", ":red[:material/cancel: Not this one:] "
+DEMOS = {"dense_vs_conv": dense_vs_conv_ui, "reference_case": reference_case_ui,
+         "oom_fixes": oom_fixes_ui, "pooling_vs_conv": pooling_vs_conv_ui, "lrn": lrn_ui,
+         "architectures": architectures_ui}
+
+st.title(":material/menu_book: Theory Q&A")
 st.write("The classic CNN questions, answered with sources, with live demos computed by "
          "`cnn_core` and a self-check after each.")
 sections, architectures = load_content()
 query = st.text_input("Search the questions", placeholder="e.g. pooling, memory, ResNet")
 shown = theory.search(sections, query)
+if query.strip():
+    st.caption(theory.match_summary(len(shown), len(sections), query))
 if not shown:
     st.info(f"No question mentions “{query}”. Try another word.")
-DEMOS = {"dense_vs_conv": dense_vs_conv_ui, "reference_case": reference_case_ui,
-         "oom_fixes": oom_fixes_ui, "pooling_vs_conv": pooling_vs_conv_ui, "lrn": lrn_ui,
-         "architectures": lambda: st.table(pd.DataFrame(architectures), hide_index=True)}
+else:
+    st.subheader("Contents", anchor="contents")
+    st.markdown(theory.contents_markdown(shown))
 for section in shown:
-    st.header(f"{section.number}. {section.title}")
-    st.markdown(section.answer)
+    st.header(theory.highlight(f"{section.number}. {section.title}", query),
+              anchor=theory.anchor(section))
+    st.markdown(theory.highlight(section.answer, query))
     with st.container(border=True):
         try:
             DEMOS[section.demo]()
         except CNNLabError as err:
             st.error(str(err))
-    st.markdown("**References**\n\n" + "\n".join(f"- {ref}" for ref in section.references))
+    st.markdown("**References**\n\n" + theory.highlight(
+        "\n".join(f"- {ref}" for ref in section.references), query))
     quiz_ui(section)
+    st.markdown("[:material/arrow_upward: Contents](#contents)")
     st.divider()

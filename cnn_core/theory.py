@@ -19,7 +19,7 @@ Each question is one Markdown file a non-programmer can edit, in this shape::
     - [x] the right option
     > Why it is right (shown when the learner asks).
 
-``{{name}}`` placeholders are filled from ``cnn_core.theory_demos.facts()`` (figures computed by
+``{{name}}`` placeholders are filled from ``cnn_core.theory_facts.facts()`` (figures computed by
 the calculator), so the text never states a number the code could contradict. The architecture
 table of question 6 is ``architectures.csv`` in the same folder. No TensorFlow, no Streamlit.
 """
@@ -174,6 +174,47 @@ def search(sections: list[Section], query: str) -> list[Section]:
     """The sections whose title, keywords, answer or references contain every word of query."""
     words = query.lower().split()
     return [s for s in sections if all(w in s.search_text for w in words)]
+
+
+def match_summary(shown: int, total: int, query: str) -> str:
+    """'2 of 6 questions match “pooling”' (empty when there is no query)."""
+    if not query.strip():
+        return ""
+    noun = "question matches" if shown == 1 else "questions match"
+    return f"{shown} of {total} {noun} “{query.strip()}”"
+
+
+def anchor(section: Section) -> str:
+    """The HTML id of a section's heading, for links to it: 'q1', 'q2', ..."""
+    return f"q{section.number}"
+
+
+def contents_markdown(sections: list[Section]) -> str:
+    """A table of contents: one Markdown link per question, to its heading's anchor."""
+    return "\n".join(f"{s.number}. [{s.title}](#{anchor(s)})" for s in sections)
+
+
+# Markdown the highlighter must not touch: display and inline math, code, link targets
+_PROTECTED = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|`[^`\n]*`|\]\([^)\s]*\)", re.DOTALL)
+_HIGHLIGHTABLE = re.compile(r"^(?=.*\w)[\w'’.%×-]+$")  # no bare '-' (a list marker)
+
+
+def highlight(markdown: str, query: str) -> str:
+    """Mark every occurrence of the query's words in Markdown text with Streamlit's
+    ``:orange-background[...]`` (case-insensitive), leaving math, code and link targets alone.
+    Words with Markdown punctuation in them are found by the search but not marked."""
+    words = sorted({w for w in query.split() if _HIGHLIGHTABLE.match(w)}, key=len, reverse=True)
+    if not words:
+        return markdown
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    mark = lambda m: f":orange-background[{m.group(0)}]"  # noqa: E731
+    out, end = [], 0
+    for protected in _PROTECTED.finditer(markdown):
+        out.append(pattern.sub(mark, markdown[end : protected.start()]))
+        out.append(protected.group(0))
+        end = protected.end()
+    out.append(pattern.sub(mark, markdown[end:]))
+    return "".join(out)
 
 
 def is_correct(item: QuizItem, choice: str | None) -> bool:

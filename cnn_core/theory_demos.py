@@ -2,91 +2,25 @@
 
 Every parameter, byte and MAC count comes from the architecture calculator
 (``cnn_core.calculator.analyze``); this module only adds the small numpy computations the
-calculator does not do (a convolution on an image, max pooling, local response normalization)
-and the "what if" variants of a network for the out-of-memory question.
+calculator does not do (a convolution on an image, max pooling, local response normalization).
+The out-of-memory fixes are ``cnn_core.oom_fixes``, question 6's architecture figures
+``cnn_core.theory_architectures`` and the figures quoted in the text ``cnn_core.theory_facts``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-
 import numpy as np
 
-from cnn_core.calculator import NetworkReport, analyze, format_bytes
+from cnn_core.calculator import NetworkReport, analyze
 from cnn_core.errors import CNNLabError
-from cnn_core.layers import Conv2D, Dense, Flatten, Layer, MaxPooling2D
+from cnn_core.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from cnn_core.paths import DATA_DIR
-from cnn_core.presets import PRESET_TITLES, preset
+from cnn_core.presets import preset
 
 SAMPLE_IMAGE = DATA_DIR / "samples" / "cat_chelsea.png"  # CC0, see data/samples/CREDITS
 
 # AlexNet's local response normalization (Krizhevsky et al. 2012, section 3.3)
 ALEXNET_LRN = {"n": 5, "k": 2.0, "alpha": 1e-4, "beta": 0.75}
-
-
-# -- figures quoted in the answers ---------------------------------------------------------
-
-def facts() -> dict[str, str]:
-    """The computed figures the content files refer to as {{name}}."""
-    shape, layers = preset("exercise2")
-    report = analyze(shape, layers, "float32")
-    train50 = report.training_breakdown(50)
-    out = {
-        "exercise2.total_params": f"{report.total_params:,}",
-        "exercise2.inference_bytes": f"{report.inference_bytes:,}",
-        "exercise2.inference_size": format_bytes(report.inference_bytes),
-        "exercise2.param_bytes": f"{report.param_bytes:,}",
-        "exercise2.training_bytes_50": f"{train50['bare_minimum']:,}",
-        "exercise2.training_size_50": format_bytes(train50["bare_minimum"]),
-        "exercise2.activations_50": f"{train50['activations']:,}",
-        "exercise2.inputs_50": f"{train50['inputs']:,}",
-        "exercise2.peak_pair_bytes": f"{report.inference_peak[0]:,}",
-    }
-    for layer in report.layers:
-        key = f"exercise2.layer{layer.index + 1}"
-        out[f"{key}.params"] = f"{layer.params:,}"
-        out[f"{key}.params_working"] = layer.params_working
-        out[f"{key}.output_shape"] = "×".join(map(str, layer.output_shape))
-        out[f"{key}.activation_bytes"] = f"{report.layer_activation_bytes(layer):,}"
-    out["lenet5.paper_params"] = f"{sum(lenet5_paper_params().values()):,}"
-    for name in ("lenet5", "alexnet"):
-        out[f"{name}.total_params"] = f"{analyze(*preset(name)).total_params:,}"
-    out["alexnet.two_gpu_params"] = f"{analyze(*alexnet_two_gpu()).total_params:,}"
-    example = dense_vs_conv(28, 28, 1, filters=32, kernel_size=3)
-    out["q1.outputs"] = f"{example['outputs']:,}"
-    out["q1.conv_params"] = f"{example['conv_params']:,}"
-    out["q1.dense_params"] = f"{example['dense_params']:,}"
-    out["q1.ratio"] = f"{example['dense_params'] / example['conv_params']:,.0f}"
-    lrn_args = tf_lrn_arguments(**ALEXNET_LRN)
-    out["lrn.depth_radius"] = str(lrn_args["depth_radius"])
-    return out
-
-
-def lenet5_paper_params() -> dict[str, int]:
-    """LeNet-5's trainable parameters per layer as LeCun et al. (1998, section II.B) count them:
-    subsampling layers have one coefficient and one bias per map, C3 connects each of its 16 maps
-    to only some of S2's 6 maps (6 maps see 3, 9 see 4, 1 sees all 6), and the RBF output
-    layer's weights are fixed by hand."""
-    c3_inputs = 6 * 3 + 9 * 4 + 1 * 6  # input maps summed over C3's 16 maps
-    return {
-        "C1": (5 * 5 * 1 + 1) * 6,
-        "S2": 2 * 6,
-        "C3": 5 * 5 * c3_inputs + 16,
-        "S4": 2 * 16,
-        "C5": (5 * 5 * 16 + 1) * 120,
-        "F6": (120 + 1) * 84,
-    }
-
-
-def alexnet_two_gpu():
-    """The 'alexnet' preset as laid out on the paper's two GPUs: conv 2, 4 and 5 see only the
-    maps on their own GPU (two groups); conv 3 and the dense layers see both halves."""
-    shape, layers = preset("alexnet")
-    convs = [i for i, layer in enumerate(layers) if isinstance(layer, Conv2D)]
-    for i in (convs[1], convs[3], convs[4]):
-        layers[i] = dataclasses.replace(layers[i], groups=2)
-    return shape, layers
 
 
 # -- question 1: dense vs convolutional layer ----------------------------------------------
@@ -226,141 +160,12 @@ def layer_rows(report: NetworkReport) -> list[dict]:
         {
             "layer": l.name,
             "output shape": "×".join(map(str, l.output_shape)),
-            "parameters": l.params,
+            "parameters": f"{l.params:,}",
             "working": l.params_working,
-            "activation bytes (one image)": report.layer_activation_bytes(l),
+            "activation bytes (one image)": f"{report.layer_activation_bytes(l):,}",
         }
         for l in report.layers
     ]
-
-
-# -- question 3: what to do when the GPU runs out of memory ------------------------------------
-
-def _replace_layers(layers: list[Layer], change) -> list[Layer]:
-    return [change(layer) for layer in layers]
-
-
-def halve_filters(layers: list[Layer]) -> list[Layer]:
-    """Every convolution keeps half its filters."""
-    return _replace_layers(
-        layers,
-        lambda l: dataclasses.replace(l, filters=max(1, l.filters // 2))
-        if isinstance(l, Conv2D) else l,
-    )
-
-
-def double_first_stride(layers: list[Layer]) -> list[Layer]:
-    """The first convolution moves twice as far per step: every later map is 4× smaller."""
-    out, done = [], False
-    for layer in layers:
-        if isinstance(layer, Conv2D) and not done:
-            layer = dataclasses.replace(layer, strides=tuple(2 * s for s in layer.strides))
-            done = True
-        out.append(layer)
-    return out
-
-
-def checkpointed_activation_elements(report: NetworkReport) -> tuple[int, int]:
-    """(activation elements kept per instance, segment length) under gradient checkpointing.
-
-    Model (Chen et al. 2016): cut the L layers into segments of s consecutive layers; keep only
-    each segment's output during the forward pass; during back-propagation recompute one segment
-    at a time, so its inner activations are alive too. Peak = all segment outputs + the largest
-    segment's inner activations. s is the best equal length (≈ √L when layers are alike).
-    """
-    sizes = [l.activation_elements for l in report.layers]
-    best = (sum(sizes), len(sizes))
-    for s in range(1, len(sizes) + 1):
-        segments = [sizes[i : i + s] for i in range(0, len(sizes), s)]
-        kept = sum(seg[-1] for seg in segments) + max(sum(seg[:-1]) for seg in segments)
-        best = min(best, (kept, s))
-    return best
-
-
-def _per_layer_bytes(report: NetworkReport, batch_size: int, optimizer: str) -> list[int]:
-    """Training bytes each layer brings: its activations for the batch, its parameters,
-    their gradients and optimizer state."""
-    per_param = report.training_breakdown(1, optimizer)
-    params = report.trainable_params or 1
-    copies = (per_param["gradients"] + per_param["optimizer_state"]) / (params * report.param_itemsize)
-    return [
-        batch_size * report.layer_activation_bytes(l)
-        + l.params * report.param_itemsize
-        + round(l.trainable_params * report.param_itemsize * copies)
-        for l in report.layers
-    ]
-
-
-def model_parallel_bytes(report: NetworkReport, batch_size: int, optimizer: str) -> int:
-    """Largest device's training bytes when the layers are split over two devices at the best
-    cut; the second device also holds its own copy of the tensor sent to it."""
-    per_layer = _per_layer_bytes(report, batch_size, optimizer)
-    inputs = report.training_breakdown(batch_size, optimizer)["inputs"]
-    best = inputs + sum(per_layer)
-    for cut in range(1, len(per_layer)):
-        received = batch_size * report.layer_activation_bytes(report.layers[cut - 1])
-        first = inputs + sum(per_layer[:cut])
-        second = received + sum(per_layer[cut:])
-        best = min(best, max(first, second))
-    return best
-
-
-def oom_fixes(
-    preset_name: str, batch_size: int = 32, optimizer: str = "adam", dtype: str = "float32"
-) -> list[dict]:
-    """Each fix for 'GPU out of memory' and the training memory it leaves, by the calculator.
-
-    Training memory = the calculator's bare minimum (batch activations + inputs + parameters)
-    + parameter gradients + optimizer state.
-    """
-    shape, layers = preset(preset_name)
-    base = analyze(shape, layers, dtype)
-    baseline = base.training_breakdown(batch_size, optimizer)["total"]
-    rows = []
-
-    def add(fix: str, total: int | None, params: int | None, cost: str):
-        rows.append({
-            "fix": fix,
-            "training memory": format_bytes(total) if total is not None else "not applicable",
-            "bytes": total,
-            "change": f"{100 * (total - baseline) / baseline:+.0f}%" if total is not None else "",
-            "parameters": f"{params:,}" if params is not None else "",
-            "what it costs": cost,
-        })
-
-    def variant(new_layers, new_dtype=dtype, n=batch_size, opt=optimizer):
-        try:
-            r = analyze(shape, new_layers, new_dtype)
-        except CNNLabError:
-            return None, None
-        return r.training_breakdown(n, opt)["total"], r.total_params
-
-    add(f"As is: {PRESET_TITLES[preset_name]}, batch {batch_size}, {optimizer}, {dtype}",
-        baseline, base.total_params, "—")
-    add(f"Halve the mini-batch (batch {max(1, batch_size // 2)})",
-        *variant(layers, n=max(1, batch_size // 2)),
-        "noisier gradients; may need a smaller learning rate")
-    add("Stride 2× in the first convolution (downsample earlier)",
-        *variant(double_first_stride(layers)),
-        "less spatial detail; accuracy may drop")
-    add("Half the filters in every convolution", *variant(halve_filters(layers)),
-        "less capacity; accuracy may drop")
-    add("Mixed precision (float16 activations, float32 weights)",
-        *variant(layers, "mixed_float16"), "needs loss scaling; fast on GPUs with tensor cores")
-    add("All float16 (weights too)", *variant(layers, "float16"),
-        "risk of underflow/overflow without care")
-    if optimizer != "sgd":
-        add("Plain SGD instead (no optimizer state)", *variant(layers, opt="sgd"),
-            "often slower convergence")
-    kept, seg = checkpointed_activation_elements(base)
-    b = base.training_breakdown(batch_size, optimizer)
-    checkpointed = b["total"] - b["activations"] + batch_size * kept * base.activation_itemsize
-    add(f"Gradient checkpointing (best: segments of {seg}; {len(base.layers)} layers in all)",
-        checkpointed, base.total_params, "≈ one extra forward pass per step")
-    add("Split the layers over 2 GPUs (model parallel): the fuller GPU",
-        model_parallel_bytes(base, batch_size, optimizer), base.total_params,
-        "GPUs wait for each other unless pipelined")
-    return rows
 
 
 # -- question 4: max pooling vs a stride-2 convolution -----------------------------------------
@@ -424,6 +229,20 @@ def pooling_vs_strided_conv(
     }
 
 
+def pooling_rows(r: dict, kernel_size: int, shift_px: int) -> list[dict]:
+    """The table under the pooling demo: both layers' output, parameters, FLOPs, shift change."""
+    shape = lambda s: "×".join(map(str, s))  # noqa: E731
+    change = f"output change, {shift_px}-pixel shift"
+    return [
+        {"": "max pooling 2×2", "output": shape(r["output_shape"]),
+         "parameters": f"{r['pool_params']:,}", "FLOPs per image": f"{r['pool_flops']:,}",
+         change: f"{r['pool_change']:.1%}"},
+        {"": f"convolution {kernel_size}×{kernel_size}, stride 2",
+         "output": shape(r["conv_output_shape"]), "parameters": f"{r['conv_params']:,}",
+         "FLOPs per image": f"{r['conv_flops']:,}", change: f"{r['conv_change']:.1%}"},
+    ]
+
+
 # -- question 5: local response normalization -----------------------------------------------------
 
 def local_response_normalization(
@@ -445,6 +264,12 @@ def tf_lrn_arguments(n: int = 5, k: float = 2.0, alpha: float = 1e-4, beta: floa
     """The same LRN as arguments of tf.nn.local_response_normalization: a radius, not a width,
     and alpha multiplies the plain sum of squares (as in the AlexNet paper, unlike Caffe's α/n)."""
     return {"depth_radius": int(n) // 2, "bias": float(k), "alpha": float(alpha), "beta": float(beta)}
+
+
+def torch_lrn_arguments(n: int = 5, k: float = 2.0, alpha: float = 1e-4, beta: float = 0.75) -> dict:
+    """The same LRN as arguments of torch.nn.LocalResponseNorm (and Caffe's LRN layer), whose
+    documented formula is k + (alpha/n)·Σ a²: alpha must be multiplied by n."""
+    return {"size": int(n), "alpha": float(alpha) * int(n), "beta": float(beta), "k": float(k)}
 
 
 def lrn_example(peak: float = 100.0, channels: int = 8) -> np.ndarray:
