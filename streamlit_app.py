@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="CNN Lab", page_icon=":material/psychology:", layout="wide")
 
 pages = [
-    st.Page("app_pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("app_pages/theory.py", title="Theory Q&A", icon="📖"),
-    st.Page("app_pages/calculator.py", title="Architecture calculator", icon="🧮"),
-    st.Page("app_pages/mnist.py", title="MNIST training", icon="✍️"),
-    st.Page("app_pages/classify.py", title="Classify photos", icon="📷"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/theory.py", title="Theory Q&A", icon=":material/menu_book:"),
+    st.Page("app_pages/calculator.py", title="Architecture calculator", icon=":material/calculate:"),
+    st.Page("app_pages/mnist.py", title="MNIST training", icon=":material/draw:"),
+    st.Page("app_pages/classify.py", title="Classify photos", icon=":material/photo_camera:"),
 ]
 navigation = st.navigation(pages)
 

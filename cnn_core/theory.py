@@ -180,8 +180,8 @@ def match_summary(shown: int, total: int, query: str) -> str:
     """'2 of 6 questions match “pooling”' (empty when there is no query)."""
     if not query.strip():
         return ""
-    noun = "question matches" if shown == 1 else "questions match"
-    return f"{shown} of {total} {noun} “{query.strip()}”"
+    verb = "matches" if shown == 1 else "match"
+    return f"{shown} of {total} questions {verb} “{query.strip()}”"
 
 
 def anchor(section: Section) -> str:
@@ -201,13 +201,13 @@ _HIGHLIGHTABLE = re.compile(r"^(?=.*\w)[\w'’.%×-]+$")  # no bare '-' (a list 
 
 def highlight(markdown: str, query: str) -> str:
     """Mark every occurrence of the query's words in Markdown text with Streamlit's
-    ``:orange-background[...]`` (case-insensitive), leaving math, code and link targets alone.
+    ``:yellow-background[...]`` (case-insensitive), leaving math, code and link targets alone.
     Words with Markdown punctuation in them are found by the search but not marked."""
     words = sorted({w for w in query.split() if _HIGHLIGHTABLE.match(w)}, key=len, reverse=True)
     if not words:
         return markdown
     pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    mark = lambda m: f":orange-background[{m.group(0)}]"  # noqa: E731
+    mark = lambda m: f":yellow-background[{m.group(0)}]"  # noqa: E731
     out, end = [], 0
     for protected in _PROTECTED.finditer(markdown):
         out.append(pattern.sub(mark, markdown[end : protected.start()]))

@@ -9,8 +9,11 @@ import re
 import numpy as np
 import pytest
 
+from cnn_core import oom_fixes as oom
 from cnn_core import theory
+from cnn_core import theory_architectures as arch
 from cnn_core import theory_demos as demos
+from cnn_core import theory_facts
 from cnn_core.calculator import analyze
 from cnn_core.errors import CNNLabError
 from cnn_core.layers import Dense
@@ -19,7 +22,7 @@ from cnn_core.presets import PRESETS, preset
 
 @pytest.fixture(scope="module")
 def facts():
-    return demos.facts()
+    return theory_facts.facts()
 
 
 @pytest.fixture(scope="module")
@@ -99,18 +102,108 @@ def test_search_filters_by_every_word(sections):
     assert 4 in numbers("pooling") and 1 in numbers("pooling")
 
 
+def test_match_summary_counts_the_questions():
+    assert theory.match_summary(1, 6, " lrn ") == "1 of 6 questions matches “lrn”"
+    assert theory.match_summary(4, 6, "pooling") == "4 of 6 questions match “pooling”"
+    assert theory.match_summary(6, 6, "  ") == ""
+
+
+def test_highlight_marks_every_occurrence_but_not_math_code_or_links():
+    text = "Max **pooling**: $\\max(x)$ `max_pool` [MAX here](https://x.org/max) and max."
+    out = theory.highlight(text, "max")
+    assert out == ("Y[Max] **pooling**: $\\max(x)$ `max_pool` [Y[MAX] here](https://x.org/max) "
+                   "and Y[max].").replace("Y[", ":yellow-background[")
+    # longer words first, no nested marks; a bare '-' (list marker) or '*' is never marked
+    assert theory.highlight("pooling", "pool pooling") == ":yellow-background[pooling]"
+    assert theory.highlight("- a *b*", "- *") == "- a *b*"
+    display = "$$b = \\frac{a}{k + \\alpha}$$ alpha"
+    assert theory.highlight(display, "alpha") == "$$b = \\frac{a}{k + \\alpha}$$ :yellow-background[alpha]"
+
+
+def test_contents_link_to_each_heading_anchor(sections):
+    lines = theory.contents_markdown(sections).splitlines()
+    assert lines == [f"{s.number}. [{s.title}](#q{s.number})" for s in sections]
+    assert [theory.anchor(s) for s in sections] == [f"q{n}" for n in range(1, 7)]
+
+
 def test_alexnet_two_gpu_layout_by_hand():
     # conv 2, 4, 5 in two groups: each group sees half the input maps, so half the weights
     one_tower = analyze(*preset("alexnet")).total_params
     saved = 5 * 5 * 48 * 256 + 3 * 3 * 192 * 384 + 3 * 3 * 192 * 256
-    assert analyze(*demos.alexnet_two_gpu()).total_params == one_tower - saved == 60_965_224
+    assert analyze(*arch.alexnet_two_gpu()).total_params == one_tower - saved == 60_965_224
 
 
 def test_lenet5_paper_counts_sum_to_60000():
     # LeCun et al. (1998) section II.B states each layer's trainable parameters
-    counts = demos.lenet5_paper_params()
+    counts = arch.lenet5_paper_params()
     assert counts == {"C1": 156, "S2": 12, "C3": 1516, "S4": 32, "C5": 48120, "F6": 10164}
     assert sum(counts.values()) == 60_000
+
+
+def test_geron_rounding_explains_564_6_vs_565_6_mb(facts):
+    # Géron's printed answer: 6 + 3 + 1.5 MB per image (1.52 rounded), × 50, + 36 MB of
+    # inputs + 3.6 MB of parameters (3.6136 rounded) = 564.6 MB; exact: 565,613,600 bytes
+    assert 50 * (6 + 3 + 1.5) + 36 + 3.6 == pytest.approx(564.6)
+    assert (facts["exercise2.geron_mb_50"], facts["exercise2.training_mb_50"]) == ("564.6", "565.6")
+    assert facts["exercise2.layer3.activation_mb"] == f"{4 * 25 * 38 * 400 / 1e6:.2f}" == "1.52"
+
+
+def test_alexnet_input_224_does_not_give_55_but_227_does(facts):
+    # (n − 11) / 4 + 1 positions without padding, rounded down
+    assert (224 - 11) / 4 + 1 == 54.25 and (227 - 11) / 4 + 1 == 55
+    assert arch.alexnet_first_conv(224).layers[0].output_shape == (54, 54, 96)
+    assert arch.alexnet_first_conv(227).layers[0].output_shape == (55, 55, 96)
+    assert (facts["alexnet.conv1_224"], facts["alexnet.conv1_227"]) == ("54×54", "55×55")
+
+
+@pytest.mark.parametrize("channels", [64, 256, 2048])
+def test_se_block_parameters_by_hand(channels):
+    # Hu et al. (2018): two fully connected layers C → C/r → C; 2C²/r weights + C/r + C biases
+    r = 16
+    assert arch.se_block(channels).total_params == 2 * channels**2 // r + channels // r + channels
+    assert arch.se_block(channels).layers[-1].output_shape == (channels,)
+
+
+def test_se_resnet50_extra_parameters_by_hand():
+    # one SE block per bottleneck block: 3 × 256, 4 × 512, 6 × 1024, 3 × 2048 channels
+    expected = sum(n * (2 * c * c // 16 + c // 16 + c)
+                   for c, n in [(256, 3), (512, 4), (1024, 6), (2048, 3)])
+    assert arch.se_resnet50_extra_params() == expected == 2_530_992
+    assert 2.5e6 < expected < 2.6e6  # the paper: "∼2.5 million additional parameters"
+
+
+@pytest.mark.parametrize("h, w, c, f, k", [(19, 19, 728, 728, 3), (8, 6, 3, 16, 5), (4, 4, 1, 1, 1)])
+def test_separable_vs_normal_convolution_by_hand(h, w, c, f, k):
+    r = arch.separable_vs_normal(h, w, c, f, k)
+    assert r["normal_params"] == (k * k * c + 1) * f
+    assert r["separable_params"] == k * k * c + c * f + f  # depthwise (no bias) + pointwise
+    assert r["normal_macs"] == h * w * f * k * k * c
+    assert r["separable_macs"] == h * w * c * k * k + h * w * c * f
+    assert r["output_shape"] == (h, w, f)
+
+
+def test_locally_connected_count_in_q1(facts):
+    # 28×28×32 outputs, each with its own 3×3 weights and bias; 3×3 conv MACs over 'same' output
+    assert facts["q1.local_params"] == f"{28 * 28 * 32 * (9 + 1):,}"
+    assert facts["q1.conv_macs"] == f"{28 * 28 * 32 * 9:,}"
+    assert facts["q1.dense_macs"] == f"{784 * 28 * 28 * 32:,}"
+
+
+def test_fact_checked_statements_are_in_the_answers(sections):
+    """Issue 12's fact-check: each correction stays in the text, with its source."""
+    q1, q2, _, q4, q5, q6 = (s.answer for s in sections)
+    assert "Sparse\n  connections are what cut the **computation**" in q1
+    assert "Sharing is what cuts the **parameters**" in q1
+    assert "Géron's printed answer reaches 564.6 MB" in q2
+    assert "Scherer, Müller & Behnke's (2010)" in q4
+    assert "PyTorch's `torch.nn.LocalResponseNorm" in q5 and "divide α by n" in q5
+    for fact in ["won the ILSVRC-2014 classification task; GoogLeNet is the\nname of the team's entry",
+                 "multi-scale,\n  fully-convolutional testing (Table 4)", "5.71% with the usual 10-crop",
+                 "Nair & Hinton, 2010", "Hinton et\nal., 2012", "Cireşan et al., 2011",
+                 "Fig. 4 (left)", "(7.93% vs 6.43% test error, Table 6)", "**Highway Networks**",
+                 "2.251% top-5 error on the test set", "depthwise\nseparable convolutions",
+                 "*224 or 227?*"]:
+        assert fact in q6, fact
 
 
 # -- question 1 -------------------------------------------------------------------------------
@@ -162,12 +255,12 @@ def test_checkpointing_model_by_hand(layers, expected):
     # L equal layers of 4 activations, segments of s layers: kept = L/s segment outputs
     # + (s − 1) inner layers of the segment being recomputed; best s = √L for L = 4, 9, 16
     report = analyze((4,), [Dense(4)] * layers)
-    assert demos.checkpointed_activation_elements(report) == expected
+    assert oom.checkpointed_activation_elements(report) == expected
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_oom_fixes_recomputed_with_the_calculator(name):
-    rows = {r["fix"].split(" (")[0]: r for r in demos.oom_fixes(name, 32, "adam")}
+    rows = {r["fix"].split(" (")[0]: r for r in oom.oom_fixes(name, 32, "adam")}
     shape, layers = preset(name)
     base = analyze(shape, layers)
     baseline = base.training_breakdown(32, "adam")["total"]
@@ -175,7 +268,7 @@ def test_oom_fixes_recomputed_with_the_calculator(name):
     mixed = analyze(shape, layers, "mixed_float16").training_breakdown(32, "adam")["total"]
     assert rows["Mixed precision"]["bytes"] == mixed
     assert rows["Plain SGD instead"]["bytes"] == base.training_breakdown(32, "sgd")["total"]
-    halved = analyze(shape, demos.halve_filters(layers))
+    halved = analyze(shape, oom.halve_filters(layers))
     assert rows["Half the filters in every convolution"]["bytes"] == \
         halved.training_breakdown(32, "adam")["total"]
     for row in rows.values():
@@ -187,12 +280,12 @@ def test_model_parallel_by_hand():
     report = analyze((10,), [Dense(10), Dense(10)])
     per_layer = 8 * 10 * 4 + 110 * 4 * 2  # batch 8 activations + params + gradients (sgd)
     tensor_in = 8 * 10 * 4  # the input batch (GPU 1) or the received activations (GPU 2)
-    assert demos.model_parallel_bytes(report, 8, "sgd") == tensor_in + per_layer
+    assert oom.model_parallel_bytes(report, 8, "sgd") == tensor_in + per_layer
 
 
 def test_double_first_stride_quarters_the_later_maps():
     shape, layers = preset("exercise2")
-    before, after = analyze(shape, layers), analyze(shape, demos.double_first_stride(layers))
+    before, after = analyze(shape, layers), analyze(shape, oom.double_first_stride(layers))
     assert after.layers[0].output_shape == (50, 75, 100)
     assert after.layers[-1].activation_elements * 4 <= before.layers[-1].activation_elements * 1.1
 
@@ -243,6 +336,19 @@ def test_lrn_inhibits_the_neighbours_of_a_strong_map():
         demos.local_response_normalization(np.ones(4), n=4)
     with pytest.raises(CNNLabError, match="both be 0"):
         demos.lrn_demo(k=0, alpha=0)
+
+
+def test_torch_arguments_reproduce_the_paper_under_torchs_documented_formula():
+    """PyTorch's LocalResponseNorm documents b_c = a_c (k + α/n Σ a²)^−β: with the
+    arguments we print (alpha × n), that formula gives the paper's LRN."""
+    a = np.random.default_rng(3).uniform(0, 200, size=11)
+    args = demos.torch_lrn_arguments(**demos.ALEXNET_LRN)
+    n, alpha = args["size"], args["alpha"]
+    torch_formula = [a[c] * (args["k"] + alpha / n * sum(
+        a[j] ** 2 for j in range(max(0, c - n // 2), min(len(a) - 1, c + n // 2) + 1))) ** -args["beta"]
+        for c in range(len(a))]
+    np.testing.assert_allclose(torch_formula, lrn_by_the_paper(list(a), **demos.ALEXNET_LRN))
+    assert alpha == pytest.approx(5e-4)
 
 
 def test_tf_arguments_for_alexnet():
