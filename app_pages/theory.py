@@ -154,7 +154,8 @@ st.title(":material/menu_book: Theory Q&A")
 st.write("The classic CNN questions, answered with sources, with live demos computed by "
          "`cnn_core` and a self-check after each.")
 sections, architectures = load_content()
-query = st.text_input("Search the questions", placeholder="e.g. pooling, memory, ResNet")
+query = st.text_input("Search the questions", placeholder="e.g. pooling, memory, ResNet",
+                      key="theory_search")
 shown = theory.search(sections, query)
 if query.strip():
     st.caption(theory.match_summary(len(shown), len(sections), query))

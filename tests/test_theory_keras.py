@@ -3,21 +3,26 @@
 - LRN in numpy == tf.nn.local_response_normalization (with the parameter mapping shown on the page);
 - the dense-vs-conv parameter numbers == Keras count_params();
 - the numpy convolution / max pooling of the demos == Keras layers on the same image;
-- every parameter count in the architecture table == the Keras model it names.
+- every parameter count in the architecture table == the Keras model it names;
+- the separable convolution of the Xception demo == keras.layers.SeparableConv2D, and an SE
+  block == the same block built in Keras.
+
+Keras and TensorFlow are pinned dependencies: imported directly, so a broken install fails.
 """
 
 import re
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
-
-from cnn_core import theory  # noqa: E402
-from cnn_core import theory_demos as demos  # noqa: E402
-from cnn_core.presets import preset  # noqa: E402
-from tests.test_calculator_keras import keras_model  # noqa: E402  (the calculator's reference)
+from cnn_core import theory
+from cnn_core import theory_architectures as arch
+from cnn_core import theory_demos as demos
+from cnn_core.presets import preset
+from cnn_core.theory_facts import facts
+from tests.test_calculator_keras import keras_model  # (the calculator's reference)
 
 L = keras.layers
 
@@ -69,7 +74,7 @@ def first_number(cell):
     return int(re.match(r"\s*([\d,]+)", cell).group(1).replace(",", ""))
 
 
-ROWS = {row["network"]: row for row in theory.load_architectures(demos.facts())}
+ROWS = {row["network"]: row for row in theory.load_architectures(facts())}
 
 
 @pytest.mark.parametrize("network, preset_name", [("LeNet-5", "lenet5"), ("AlexNet", "alexnet")])
@@ -83,7 +88,7 @@ def test_alexnet_two_gpu_count_equals_keras_grouped_convolutions():
     cell = ROWS["AlexNet"]["parameters (computed)"]
     two_gpu = int(re.search(r"; ([\d,]+) with conv 2, 4, 5 in two groups", cell).group(1)
                   .replace(",", ""))
-    assert two_gpu == keras_model(*demos.alexnet_two_gpu()).count_params()
+    assert two_gpu == keras_model(*arch.alexnet_two_gpu()).count_params()
 
 
 KERAS_ROWS = [(name, row["parameters (computed)"]) for name, row in ROWS.items()
@@ -92,7 +97,7 @@ KERAS_ROWS = [(name, row["parameters (computed)"]) for name, row in ROWS.items()
 
 def test_the_table_names_the_keras_models_of_the_issue():
     named = {re.search(r"keras\.applications\.(\w+)", cell).group(1) for _, cell in KERAS_ROWS}
-    assert {"ResNet152", "ResNet50", "InceptionV3"} <= named
+    assert {"ResNet152", "ResNet50", "InceptionV3", "Xception"} <= named
 
 
 @pytest.mark.parametrize("network, cell", KERAS_ROWS, ids=[n for n, _ in KERAS_ROWS])
@@ -100,4 +105,37 @@ def test_architecture_table_keras_counts(network, cell):
     model_name = re.search(r"keras\.applications\.(\w+)", cell).group(1)
     model = getattr(keras.applications, model_name)(weights=None)
     assert first_number(cell) == model.count_params()
+    trainable = re.search(r"([\d,]+) trainable\)", cell)  # stated for Xception, as in its paper
+    if trainable:
+        count = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        assert int(trainable.group(1).replace(",", "")) == count
     keras.backend.clear_session()
+
+
+def test_xception_trainable_count_is_the_papers():
+    """Chollet (2017, Table 3) gives Xception 22,855,952 parameters; the row quotes it and
+    Keras' trainable count (checked above) must be that same number."""
+    row = ROWS["Xception"]
+    assert row["parameters (as published)"].startswith("22,855,952 (Chollet 2017, Table 3)")
+    assert "22,855,952 trainable" in row["parameters (computed)"]
+
+
+@pytest.mark.parametrize("h, w, c, f, k", [(19, 19, 728, 728, 3), (9, 7, 3, 16, 5), (5, 5, 8, 4, 1)])
+def test_separable_convolution_equals_keras_separableconv2d(h, w, c, f, k):
+    r = arch.separable_vs_normal(h, w, c, f, k)
+    separable = keras.Sequential([keras.Input((h, w, c)), L.SeparableConv2D(f, k, padding="same")])
+    normal = keras.Sequential([keras.Input((h, w, c)), L.Conv2D(f, k, padding="same")])
+    assert r["separable_params"] == separable.count_params()
+    assert r["normal_params"] == normal.count_params()
+    assert r["output_shape"] == separable.output_shape[1:] == normal.output_shape[1:]
+
+
+@pytest.mark.parametrize("channels", [64, 256])
+def test_se_block_equals_keras(channels):
+    """The SE block of Hu et al. (2018) in Keras: squeeze, excitation, scale (a Multiply)."""
+    x = keras.Input((7, 7, channels))
+    s = L.GlobalAveragePooling2D()(x)
+    s = L.Dense(channels // 16, activation="relu")(s)
+    s = L.Dense(channels, activation="sigmoid")(s)
+    block = keras.Model(x, L.Multiply()([x, L.Reshape((1, 1, channels))(s)]))
+    assert arch.se_block(channels).total_params == block.count_params()
