@@ -201,13 +201,13 @@ _HIGHLIGHTABLE = re.compile(r"^(?=.*\w)[\w'’.%×-]+$")  # no bare '-' (a list 
 
 def highlight(markdown: str, query: str) -> str:
     """Mark every occurrence of the query's words in Markdown text with Streamlit's
-    ``:yellow-background[...]`` (case-insensitive), leaving math, code and link targets alone.
+    ``:orange-background[...]`` (case-insensitive), leaving math, code and link targets alone.
     Words with Markdown punctuation in them are found by the search but not marked."""
     words = sorted({w for w in query.split() if _HIGHLIGHTABLE.match(w)}, key=len, reverse=True)
     if not words:
         return markdown
     pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    mark = lambda m: f":yellow-background[{m.group(0)}]"  # noqa: E731
+    mark = lambda m: f":orange-background[{m.group(0)}]"  # noqa: E731
     out, end = [], 0
     for protected in _PROTECTED.finditer(markdown):
         out.append(pattern.sub(mark, markdown[end : protected.start()]))

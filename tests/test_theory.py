@@ -112,12 +112,12 @@ def test_highlight_marks_every_occurrence_but_not_math_code_or_links():
     text = "Max **pooling**: $\\max(x)$ `max_pool` [MAX here](https://x.org/max) and max."
     out = theory.highlight(text, "max")
     assert out == ("Y[Max] **pooling**: $\\max(x)$ `max_pool` [Y[MAX] here](https://x.org/max) "
-                   "and Y[max].").replace("Y[", ":yellow-background[")
+                   "and Y[max].").replace("Y[", ":orange-background[")
     # longer words first, no nested marks; a bare '-' (list marker) or '*' is never marked
-    assert theory.highlight("pooling", "pool pooling") == ":yellow-background[pooling]"
+    assert theory.highlight("pooling", "pool pooling") == ":orange-background[pooling]"
     assert theory.highlight("- a *b*", "- *") == "- a *b*"
     display = "$$b = \\frac{a}{k + \\alpha}$$ alpha"
-    assert theory.highlight(display, "alpha") == "$$b = \\frac{a}{k + \\alpha}$$ :yellow-background[alpha]"
+    assert theory.highlight(display, "alpha") == "$$b = \\frac{a}{k + \\alpha}$$ :orange-background[alpha]"
 
 
 def test_contents_link_to_each_heading_anchor(sections):

@@ -47,6 +47,15 @@ def test_renders_the_six_sections_in_order(app):
     assert text.count("**References**") == 6
 
 
+def test_material_icons_not_emoji(app):
+    from tests.test_app_shell import has_emoji
+
+    assert app.title[0].value == ":material/menu_book: Theory Q&A"
+    texts = [*(m.value for m in app.markdown), *(h.value for h in app.header),
+             *(c.value for c in app.caption), *(m.label for m in app.metric)]
+    assert texts and not [t for t in texts if has_emoji(t)]
+
+
 def test_contents_link_to_every_question(app):
     (contents,) = [m.value for m in app.markdown if "](#q1)" in m.value]
     assert contents == theory.contents_markdown(SECTIONS)
@@ -135,14 +144,14 @@ def test_search_counts_and_highlights_the_matches():
     assert [h.value[:2] for h in at.header] == ["5."]
     assert "1 of 6 questions matches “lateral inhibition”" in [c.value for c in at.caption]
     answer = next(m.value for m in at.markdown if "real neurons" in m.value)
-    assert ":yellow-background[lateral] :yellow-background[inhibition]" in answer
+    assert ":orange-background[lateral] :orange-background[inhibition]" in answer
     assert "$$b^{i}_{x,y}" in answer  # the formula is left alone
     at.text_input(key="theory_search").input("Pooling").run()
     matching = [s.number for s in SECTIONS if "pooling" in s.search_text]
     assert [int(h.value.split(".")[0]) for h in at.header] == matching
     assert f"{len(matching)} of 6 questions match “Pooling”" in [c.value for c in at.caption]
     q4 = next(h.value for h in at.header if h.value.startswith("4."))
-    assert "max :yellow-background[pooling] layer" in q4  # the case typed is not imposed
+    assert "max :orange-background[pooling] layer" in q4  # the case typed is not imposed
     at.text_input(key="theory_search").input("xyzzy").run()
     assert not at.header and at.info
     assert "0 of 6 questions match “xyzzy”" in [c.value for c in at.caption]

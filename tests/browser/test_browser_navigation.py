@@ -1,6 +1,8 @@
 """Every page of CNN Lab opens from the sidebar navigation in Chromium, without Streamlit's
-exception box, and shows its own content (not the placeholder). Each page is screenshotted to
-``test-artifacts/`` for a human to look at."""
+exception box, and shows its own title. Each page is screenshotted to ``test-artifacts/`` for a
+human to look at."""
+
+import unicodedata
 
 import pytest
 
@@ -8,15 +10,14 @@ from harness import (
     StreamlitServer, assert_no_exception, open_app, open_from_navigation, save_screenshot,
 )
 
-PLACEHOLDER = "This page is being built."
-
-# (navigation title, URL path, screenshot name): the titles and paths of streamlit_app.py.
+# (navigation title, URL path, screenshot name, the page's own heading): streamlit_app.py's
+# titles and paths, and the st.title of each page in app_pages/.
 PAGES = [
-    ("Theory Q&A", "/theory", "theory"),
-    ("Architecture calculator", "/calculator", "calculator"),
-    ("MNIST training", "/mnist", "mnist"),
-    ("Classify photos", "/classify", "classify"),
-    ("Home", "/", "home"),
+    ("Theory Q&A", "/theory", "theory", "Theory Q&A"),
+    ("Architecture calculator", "/calculator", "calculator", "Architecture calculator"),
+    ("MNIST training", "/mnist", "mnist", "MNIST training"),
+    ("Classify photos", "/classify", "classify", "Classify photos"),
+    ("Home", "/", "home", "CNN Lab"),
 ]
 
 
@@ -33,20 +34,38 @@ def test_home_opens_with_links_to_every_page(page, app_url):
     assert_no_exception(page, "home")
     assert page.get_by_role("heading", name="CNN Lab").is_visible()
     main = page.locator('[data-testid="stMain"]')
-    for title, _, _ in PAGES[:-1]:
+    for title, *_ in PAGES[:-1]:
         assert main.locator('[data-testid="stPageLink"]').filter(has_text=title).count() == 1, title
+    steps = main.locator('[data-testid="stPageLink"]').all_inner_texts()
+    # each link's text is its Material icon's name, then its label
+    assert [s.split("\n")[-1] for s in steps if "Step " in s] == [
+        f"Step {i}: {title}" for i, (title, *_) in enumerate(PAGES[:-1], start=1)]
     save_screenshot(page, "home")
+
+
+def test_navigation_icons_are_material_symbols_not_emoji(page, app_url):
+    """Emoji render as empty boxes where no emoji font is installed; Material Symbols ship
+    with Streamlit. Every navigation entry has a Material icon and no emoji character."""
+    open_app(page, app_url)
+    links = page.locator(NAV_LINKS)
+    assert links.count() == len(PAGES)
+    for i in range(links.count()):
+        link = links.nth(i)
+        assert link.locator('[data-testid="stIconMaterial"]').count() == 1, link.inner_text()
+        assert not [ch for ch in link.inner_text() if unicodedata.category(ch) == "So"]
 
 
 def test_every_page_opens_from_the_navigation(page, app_url):
     open_app(page, app_url)
-    for title, path, shot in PAGES:
+    for title, path, shot, heading in PAGES:
         # Pages that load TensorFlow or a model on first open get a generous timeout.
         open_from_navigation(page, title, timeout_ms=180_000)
         page.wait_for_url(lambda url: url.rstrip("/") == (app_url + path).rstrip("/"))
         assert_no_exception(page, title)
+        # the page's own title, not another page's or an empty frame
+        h1 = page.locator('[data-testid="stMain"] h1')
+        assert h1.count() == 1 and heading in h1.inner_text(), (title, h1.all_inner_texts())
         text = main_text(page)
-        assert PLACEHOLDER not in text, f"{title} ({path}) is still the placeholder page"
         assert len(text.strip()) > 100, f"{title} ({path}) shows almost nothing: {text!r}"
         save_screenshot(page, shot)
 
