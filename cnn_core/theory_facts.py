@@ -33,6 +33,8 @@ def _exercise2() -> dict[str, str]:
         "exercise2.inference_bytes": f"{report.inference_bytes:,}",
         "exercise2.inference_size": format_bytes(report.inference_bytes),
         "exercise2.param_bytes": f"{report.param_bytes:,}",
+        "exercise2.param_mb": f"{report.param_bytes / MB:,.2f}",
+        "exercise2.param_mb_rounded": f"{round(report.param_bytes / MB, 1):,.1f}",
         "exercise2.training_bytes_50": f"{train50['bare_minimum']:,}",
         "exercise2.training_size_50": format_bytes(train50["bare_minimum"]),
         "exercise2.training_mb_50": f"{train50['bare_minimum'] / MB:,.1f}",
@@ -48,6 +50,7 @@ def _exercise2() -> dict[str, str]:
         out[f"{key}.output_shape"] = "×".join(map(str, layer.output_shape))
         out[f"{key}.activation_bytes"] = f"{report.layer_activation_bytes(layer):,}"
         out[f"{key}.activation_mb"] = f"{report.layer_activation_bytes(layer) / MB:,.2f}"
+        out[f"{key}.activation_mb_rounded"] = f"{round(report.layer_activation_bytes(layer) / MB, 1):,.1f}"
     return out
 
 
