@@ -275,6 +275,22 @@ def test_oom_fixes_recomputed_with_the_calculator(name):
         assert row["bytes"] is None or row["bytes"] <= baseline
 
 
+def test_oom_chart_labels_every_fix_in_full():
+    """Issue 12: labels were cut ("Halve the mini-ba…"); the axis must not truncate them."""
+    from cnn_core.theory_views import oom_chart
+
+    rows = oom.oom_fixes("exercise2", 32, "adam")
+    spec = oom_chart(rows).to_dict()
+    bars, labels = spec["layer"]
+    assert bars["encoding"]["y"]["axis"]["labelLimit"] == 0  # 0 = no limit in Vega-Lite
+    data = next(iter(spec["datasets"].values()))
+    assert [d["fix"] for d in data] == [r["fix"] for r in rows if r["bytes"] is not None]
+    assert any(d["fix"].startswith("Halve the mini-batch (batch 16)") for d in data)
+    assert [d["label"] for d in data] == [f"{r['bytes'] / 1e6:,.1f} MB" for r in rows
+                                          if r["bytes"] is not None]
+    assert "legend" not in str(spec)  # one colour, nothing to cover the bars
+
+
 def test_model_parallel_by_hand():
     # two equal dense layers: each GPU holds one layer, the second also its received input
     report = analyze((10,), [Dense(10), Dense(10)])
