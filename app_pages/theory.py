@@ -34,13 +34,17 @@ def layer_size_ui(key: str, height: int, channels: int, filters: int) -> list[in
             for col, (label, top, default, name) in zip(st.columns(5), sizes)]
 
 
+def metrics_ui(metrics: list[tuple[str, str]]):
+    for column, (label, value) in zip(st.columns(len(metrics)), metrics):
+        column.metric(label, value)
+
+
 def dense_vs_conv_ui():
     st.markdown("**Try it:** a dense layer vs a 'same' convolution with as many outputs.")
     r = demos.dense_vs_conv(*layer_size_ui("q1", 28, 1, 32))
-    m = st.columns(3)
-    m[0].metric("Convolution: parameters", f"{r['conv_params']:,}")
-    m[1].metric("Dense: parameters", f"{r['dense_params']:,}")
-    m[2].metric("Dense / convolution", f"{r['dense_params'] / r['conv_params']:,.0f}×")
+    metrics_ui([("Convolution: parameters", f"{r['conv_params']:,}"),
+                ("Dense: parameters", f"{r['dense_params']:,}"),
+                ("Dense / convolution", f"{r['dense_params'] / r['conv_params']:,.0f}×")])
     st.caption(f"Convolution: {r['conv_working']}; {r['conv_macs']:,} multiply-adds. Dense: "
                f"{r['dense_working']} ({format_bytes(r['dense_bytes'])} in float32); "
                f"{r['dense_macs']:,} multiply-adds. Counted by the calculator.")
@@ -54,10 +58,9 @@ def dense_vs_conv_ui():
               ("conv_map", "conv_shifted", "dense_map", "dense_shifted")]
     st.image(images, width=104, clamp=True, caption=["input", "shifted", "conv map",
              "conv map of shifted", "dense output", "dense output of shifted"])
-    m = st.columns(3)
-    m[0].metric("Conv: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['conv_equivariance_error']:.1%}")
-    m[1].metric("Dense: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['dense_equivariance_error']:.1%}")
-    m[2].metric("Conv + global max pool: change", f"{d['pooled_change']:.1%}")
+    metrics_ui([("Conv: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['conv_equivariance_error']:.1%}"),
+                ("Dense: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['dense_equivariance_error']:.1%}"),
+                ("Conv + global max pool: change", f"{d['pooled_change']:.1%}")])
 
 
 def reference_case_ui():
@@ -66,10 +69,9 @@ def reference_case_ui():
     dtype = c[1].selectbox("Number format", list(DTYPES), key="q2_dtype")
     report, b = demos.reference_case(int(batch), dtype)
     st.dataframe(pd.DataFrame(demos.layer_rows(report)), hide_index=True)
-    m = st.columns(3)
-    m[0].metric("Parameters", f"{report.total_params:,}")
-    m[1].metric("Predict one image", f"{report.inference_bytes:,} B")
-    m[2].metric(f"Train, batch {b['batch_size']} (bare minimum)", f"{b['bare_minimum']:,} B")
+    metrics_ui([("Parameters", f"{report.total_params:,}"),
+                ("Predict one image", f"{report.inference_bytes:,} B"),
+                (f"Train, batch {b['batch_size']} (bare minimum)", f"{b['bare_minimum']:,} B")])
     st.caption(f"{format_bytes(report.inference_bytes)} to predict; "
                f"{format_bytes(b['bare_minimum'])} to train.")
     try:
@@ -124,10 +126,9 @@ def architectures_ui():
     st.table(pd.DataFrame(architectures), hide_index=True)
     st.markdown("**Try it:** a normal 'same' convolution vs a depthwise separable one (Xception).")
     r = arch.separable_vs_normal(*layer_size_ui("q6", 19, 728, 728))
-    m = st.columns(3)
-    m[0].metric("Normal convolution: parameters", f"{r['normal_params']:,}")
-    m[1].metric("Depthwise separable: parameters", f"{r['separable_params']:,}")
-    m[2].metric("Normal / separable", f"{r['normal_params'] / r['separable_params']:,.1f}×")
+    metrics_ui([("Normal convolution: parameters", f"{r['normal_params']:,}"),
+                ("Depthwise separable: parameters", f"{r['separable_params']:,}"),
+                ("Normal / separable", f"{r['normal_params'] / r['separable_params']:,.1f}×")])
     st.caption(f"Normal: {r['normal_working']}; {r['normal_macs']:,} multiply-adds. Separable: "
                f"{r['separable_working']}; {r['separable_macs']:,} multiply-adds. Counted by the "
                "calculator as DepthwiseConv2D (no bias) + 1×1 Conv2D, what Keras' SeparableConv2D "
