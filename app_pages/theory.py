@@ -58,8 +58,9 @@ def dense_vs_conv_ui():
               ("conv_map", "conv_shifted", "dense_map", "dense_shifted")]
     st.image(images, width=104, clamp=True, caption=["input", "shifted", "conv map",
              "conv map of shifted", "dense output", "dense output of shifted"])
-    metrics_ui([("Conv: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['conv_equivariance_error']:.1%}"),
-                ("Dense: ‖f(shifted) − shifted f‖ / ‖f‖", f"{d['dense_equivariance_error']:.1%}"),
+    gap = "‖f(shifted) − shifted f‖ / ‖f‖"
+    metrics_ui([(f"Conv: {gap}", f"{d['conv_equivariance_error']:.1%}"),
+                (f"Dense: {gap}", f"{d['dense_equivariance_error']:.1%}"),
                 ("Conv + global max pool: change", f"{d['pooled_change']:.1%}")])
 
 

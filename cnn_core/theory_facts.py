@@ -12,7 +12,7 @@ from cnn_core.theory_demos import (
     ALEXNET_LRN, dense_vs_conv, tf_lrn_arguments, torch_lrn_arguments,
 )
 
-# Xception's middle flow repeats 3×3 separable convolutions on 19×19×728 maps (Chollet 2017, Fig. 5)
+# Xception's middle flow: 3×3 separable convolutions on 19×19×728 maps (Chollet 2017, Fig. 5)
 XCEPTION_MIDDLE_FLOW = (19, 19, 728)
 
 
@@ -49,8 +49,9 @@ def _exercise2() -> dict[str, str]:
         out[f"{key}.params_working"] = layer.params_working
         out[f"{key}.output_shape"] = "×".join(map(str, layer.output_shape))
         out[f"{key}.activation_bytes"] = f"{report.layer_activation_bytes(layer):,}"
-        out[f"{key}.activation_mb"] = f"{report.layer_activation_bytes(layer) / MB:,.2f}"
-        out[f"{key}.activation_mb_rounded"] = f"{round(report.layer_activation_bytes(layer) / MB, 1):,.1f}"
+        mb = report.layer_activation_bytes(layer) / MB
+        out[f"{key}.activation_mb"] = f"{mb:,.2f}"
+        out[f"{key}.activation_mb_rounded"] = f"{round(mb, 1):,.1f}"
     return out
 
 
