@@ -1,4 +1,4 @@
-"""The calculator's command line: ``python -m cnn_core.calculator`` (or ``cnn_core.calculator_cli``).
+"""The calculator's command line: ``python -m cnn_core.calculator`` (or ``…calculator_cli``).
 
     python -m cnn_core.calculator --preset exercise2 --json
     python -m cnn_core.calculator --keras-json model.json --dtype mixed_float16

@@ -121,8 +121,10 @@ def share_link(base_url: str | None, query: dict[str, str]) -> str:
 # -- reading ----------------------------------------------------------------------------------
 
 def rows_from_text(text: str) -> tuple[dict, ...]:
+    if text.count(";") >= MAX_LAYERS:
+        raise CNNLabError(f"layers holds {text.count(';') + 1:,} rows; at most {MAX_LAYERS:,}")
     rows = []
-    for i, row_text in enumerate(text.split(";")[: MAX_LAYERS + 1]):
+    for i, row_text in enumerate(text.split(";")):
         cells = row_text.split(",")
         if len(cells) > len(ROW_COLUMNS):
             raise CNNLabError(f"layer {i + 1} has {len(cells)} fields; at most "

@@ -42,8 +42,8 @@ from cnn_core.layers import (
 MAX_JSON_BYTES = 2 * 10**6  # keras.applications.MobileNet, a 90-layer chain, is ~0.1 MB
 MAX_JSON_DEPTH = 64  # a Keras 3 model's JSON nests about 10 deep
 # a JSON string; an unterminated one runs to the end (no backtracking: linear on any text)
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 # Keras layers without weights that keep their input's shape
 SHAPE_PRESERVING = {
@@ -173,7 +173,7 @@ def load_json(text: str | bytes, max_bytes: int = MAX_JSON_BYTES,
     if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise CNNLabError(f"this JSON is over {max_bytes:,} bytes; the calculator reads at most "
                           f"{max_bytes:,}.")
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    brackets = _BRACKET.findall(_STRING.sub("", text))
     depth = max(accumulate(1 if c in "[{" else -1 for c in brackets), default=0)
     if depth > max_depth:
         raise CNNLabError(f"this JSON is nested {depth:,} levels deep; a Keras model needs "
@@ -183,7 +183,12 @@ def load_json(text: str | bytes, max_bytes: int = MAX_JSON_BYTES,
         raise CNNLabError(f"this JSON holds {name}, which is not a size a model can have.")
 
     try:
-        return json.loads(text, parse_constant=refuse_constant)
+        document = json.loads(text, parse_constant=refuse_constant)
+        # a lone surrogate ("\ud800", raw or escaped) is not text any later step can encode
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return document
+    except UnicodeEncodeError:
+        raise CNNLabError("this JSON holds a broken character (a lone UTF-16 surrogate).")
     except (json.JSONDecodeError, RecursionError) as err:
         raise CNNLabError(f"this is not valid JSON ({err}). Paste the output of model.to_json().")
     except ValueError as err:  # e.g. an integer of more than 4,300 digits

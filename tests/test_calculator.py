@@ -307,7 +307,8 @@ def test_cli_text_table_keeps_long_names_apart(tmp_path, capsys):
     path.write_text(json.dumps({"class_name": "Sequential", "config": {"layers": [
         {"class_name": "InputLayer", "config": {"batch_shape": [None, 9, 9, 2]}},
         {"class_name": "GlobalAveragePooling2D", "config": {}},
-        {"class_name": "Dense", "config": {"units": 3, "name": "a_rather_long_dense_layer_name"}}]}}))
+        {"class_name": "Dense",
+         "config": {"units": 3, "name": "a_rather_long_dense_layer_name"}}]}}))
     assert main(["--keras-json", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     row = next(l for l in lines if l.startswith("global_average_pooling2d"))
