@@ -123,6 +123,7 @@ with build_tab:
         },
     )
     rows = rows_from_frame(edited)
+    share_box = st.container()  # filled once the network is known to work
     try:
         layers = layers_from_rows(rows)
     except CNNLabError as err:
@@ -132,9 +133,10 @@ with build_tab:
             st.session_state.calc_query = state_to_query(
                 state_from_widgets(st.session_state, rows))
             st.query_params.from_dict(st.session_state.calc_query)
-            st.markdown("**Share this network:** the link holds its input, layers and settings.")
-            st.code(share_link(st.context.url, st.session_state.calc_query), language=None,
-                    wrap_lines=True)
+            share_box.caption("**Share this network:** the link holds its input, layers and "
+                              "settings (hover it for the copy button).")
+            share_box.code(share_link(st.context.url, st.session_state.calc_query),
+                           language=None, wrap_lines=True)
 
 with import_tab:
     st.write("Paste or upload the JSON of a Keras `model.to_json()` (Sequential, or a Functional "

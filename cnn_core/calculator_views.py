@@ -102,7 +102,7 @@ def memory_chart(frame: pd.DataFrame, device_gb: float, max_batch: int,
     )
     area = base.mark_area(opacity=0.75).encode(
         y=alt.Y("sum(GB):Q", title="training memory (GB, 10⁹ bytes)", stack=True,
-                axis=alt.Axis(format=",~g")),
+                axis=alt.Axis(format=",.0f" if frame["total GB"].max() >= 10 else "~g")),
         color=alt.Color("part:N", sort=["activations + inputs", "parameters", "gradients",
                                         "optimizer state"],
                         legend=alt.Legend(orient="bottom", title=None)),

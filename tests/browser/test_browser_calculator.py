@@ -44,7 +44,10 @@ def type_into_layer_table(page, main, row, column, text):
     page.keyboard.press("Enter")
     page.wait_for_timeout(300)
     page.keyboard.press("Control+A")
-    page.keyboard.type(text)
+    if text:
+        page.keyboard.type(text)
+    else:
+        page.keyboard.press("Backspace")
     page.wait_for_timeout(300)            # the cell editor opens with the typed text
     page.keyboard.press("Enter")
     wait_for_app_idle(page)
@@ -83,13 +86,16 @@ def test_reference_preset_batch_size_and_refused_cells(page, app_url):
     wait_for_app_idle(page)
     assert metric(main, "Train, batch 100") == f"{bare_minimum_training_bytes(100):,} B"
 
-    # Values that used to be silently changed (1.5 → 15, -5 → 5, 3x → 3) are refused, with
-    # the row, the column and the value named, and no figures computed from a guess.
+    # Values that used to be silently changed (1.5 → 15, -5 → 5, 3x → 3, empty → a default)
+    # are refused, with the row, the column and the value named, and no figures computed from a
+    # guess.
     for column, name, text, good in [(1, "filters_units", "1.5", "100"),
-                                     (1, "filters_units", "-5", "100"), (2, "kernel", "3x", "3")]:
+                                     (1, "filters_units", "-5", "100"), (2, "kernel", "3x", "3"),
+                                     (3, "stride", "", "2")]:
         type_into_layer_table(page, main, row=0, column=column, text=text)
         shown = errors_shown(page)
-        assert any("Row 1" in e and name in e and f"'{text}'" in e for e in shown), shown
+        said = f"'{text}'" if text else "empty"
+        assert any(f"Row 1 (Conv2D), {name}: {said}" in e for e in shown), shown
         assert main.locator('[data-testid="stMetric"]').count() == 0
         assert_no_exception(page, f"calculator, {name}={text}")
         if text == "1.5":
