@@ -30,10 +30,11 @@ def load_state(state: CalculatorState):
                             calc_table=st.session_state.get("calc_table", 0) + 1)
 
 
-# The URL holds the whole state (a link reproduces the network): read it when it changed.
+# The URL holds the whole state (a link reproduces the network): read it when it changed. With
+# no query (back from another page) the session's last network comes back.
 query = st.query_params.to_dict()
 if query != st.session_state.get("calc_query") or "calc_batch" not in st.session_state:
-    url_state, link_problem = state_from_query(query)
+    url_state, link_problem = state_from_query(query or st.session_state.get("calc_query", {}))
     load_state(url_state)
     st.session_state.calc_query = query
     if link_problem:
@@ -150,6 +151,7 @@ with import_tab:
         except CNNLabError as err:
             st.error(str(err), icon=ERROR)
         else:
-            st.success(f"Imported {len(json_layers):,} layers, input {json_shape}.",
+            st.success(f"Imported {len(json_layers):,} layers, input "
+                       f"{' × '.join(f'{d:,}' for d in json_shape)}.",
                        icon=":material/check_circle:")
             report_ui(json_shape, json_layers)

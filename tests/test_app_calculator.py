@@ -178,3 +178,17 @@ def test_the_page_uses_material_icons_not_emoji(at):
     assert all(e.icon == ":material/error:" and not e.value.startswith("⚠") for e in at.error)
     text = " ".join([at.title[0].value] + [t.label for t in at.tabs] + [e.value for e in at.error])
     assert not any(0x1F300 <= ord(c) <= 0x1FAFF or 0x2600 <= ord(c) <= 0x27BF for c in text)
+
+
+def test_the_network_survives_a_visit_to_another_page():
+    at = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=30).run()
+    at.switch_page("app_pages/calculator.py").run()
+    at.selectbox(key="calc_preset").select("lenet5").run()
+    at.number_input(key="calc_batch").set_value(64).run()
+    at.switch_page("app_pages/theory.py").run()
+    assert "calc_batch" not in at.session_state  # Streamlit dropped the calculator's widgets
+    at.query_params.clear()  # the browser's address bar no longer holds the calculator's state
+    at.switch_page("app_pages/calculator.py").run()
+    assert not at.exception and not at.error
+    assert metric(at, "Parameters") == "61,706" and metric(at, "Train, batch 64")
+    assert at.query_params["preset"] == "lenet5" and at.query_params["batch"] == "64"
