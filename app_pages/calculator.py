@@ -2,17 +2,18 @@
 
 import streamlit as st
 
-from cnn_core.calculator import DTYPES, GB, OPTIMIZER_SLOTS, analyze, format_bytes
+from cnn_core.calculator import DTYPES, GB, OPTIMIZER_SLOTS, analyze
 from cnn_core.calculator_state import (
     DEVICE_GB_OPTIONS, MAX_BATCH_SIZE, MAX_INPUT_SIDE, SIDES, CalculatorState, preset_state,
     share_link, state_from_query, state_from_widgets, state_to_query, widget_values,
 )
 from cnn_core.calculator_views import (
-    fit_sentence, layer_frame, memory_chart, memory_frame, memory_summary, mistake_lines,
+    fit_sentence, layer_frame, memory_chart, memory_frame, memory_summary, metric_figures,
+    mistake_lines,
     rows_frame, rows_from_frame, working_frame, working_lines,
 )
 from cnn_core.errors import CNNLabError
-from cnn_core.keras_json import parse_keras_json
+from cnn_core.keras_json import MAX_JSON_BYTES, parse_keras_json
 from cnn_core.layer_table import TABLE_TYPES, layers_from_rows
 from cnn_core.mistakes import common_mistakes
 from cnn_core.presets import PRESET_TITLES, PRESETS
@@ -63,16 +64,9 @@ def report_ui(input_shape, layers):
         st.error(str(err), icon=ERROR)
         return None
     fits = report.max_batch_size(int(device_gb * GB), optimizer, setup.gradients)
-    m = st.columns(2) + st.columns(2)
-    m[0].metric("Parameters", f"{report.total_params:,}",
-                help=f"trainable {report.trainable_params:,} · "
-                     f"non-trainable {report.non_trainable_params:,}")
-    m[1].metric("Predict one instance", f"{report.inference_bytes:,} B",
-                help=format_bytes(report.inference_bytes))
-    m[2].metric(f"Train, batch {batch:,} (bare minimum)", f"{breakdown['bare_minimum']:,} B",
-                help=format_bytes(breakdown["bare_minimum"]))
-    m[3].metric(f"+ gradients + {optimizer} state", f"{breakdown['total']:,} B",
-                help=format_bytes(breakdown["total"]))
+    for column, (label, value, detail) in zip(st.columns(2) + st.columns(2),
+                                              metric_figures(report, breakdown, optimizer)):
+        column.metric(label, value, help=detail)
     st.caption(memory_summary(report, breakdown, optimizer))
     counts = ["parameters", "trainable", "non-trainable", "activation bytes / instance", "MACs"]
     st.dataframe(layer_frame(report), hide_index=True, width="stretch",
@@ -142,7 +136,8 @@ with build_tab:
 with import_tab:
     st.write("Paste or upload the JSON of a Keras `model.to_json()` (Sequential, or a Functional "
              "model that is a single chain of layers). It is read as data, without TensorFlow.")
-    uploaded = st.file_uploader("model.to_json() file", type=["json"], key="calc_json_file")
+    uploaded = st.file_uploader("model.to_json() file", type=["json"], key="calc_json_file",
+                                max_upload_size=MAX_JSON_BYTES // 10**6)  # MB
     pasted = st.text_area("…or paste it here", key="calc_json_text", height=150)
     source = uploaded.getvalue() if uploaded is not None else pasted.strip()
     if source:

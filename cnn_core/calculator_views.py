@@ -130,6 +130,21 @@ def memory_chart(frame: pd.DataFrame, device_gb: float, max_batch: int,
     return alt.layer(*layers).properties(height=340)
 
 
+def metric_figures(report: NetworkReport, breakdown: dict[str, int],
+                   optimizer: str) -> list[tuple[str, str, str]]:
+    """(label, value, detail) of the page's four headline figures, bytes with separators."""
+    b = breakdown
+    return [
+        ("Parameters", f"{report.total_params:,}", f"trainable {report.trainable_params:,} · "
+                                                    f"non-trainable {report.non_trainable_params:,}"),
+        ("Predict one instance", f"{report.inference_bytes:,} B",
+         format_bytes(report.inference_bytes)),
+        (f"Train, batch {b['batch_size']:,} (bare minimum)", f"{b['bare_minimum']:,} B",
+         format_bytes(b["bare_minimum"])),
+        (f"+ gradients + {optimizer} state", f"{b['total']:,} B", format_bytes(b["total"])),
+    ]
+
+
 def memory_summary(report: NetworkReport, breakdown: dict[str, int], optimizer: str) -> str:
     """One line with every memory figure in MB/GB (the metrics show bytes)."""
     return (f"Predict: {format_bytes(report.inference_bytes)} · train (bare minimum): "
