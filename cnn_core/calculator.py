@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from cnn_core.errors import CNNLabError
-from cnn_core.layers import MAX_LAYERS, Layer, Shape, shown, whole_number
+from cnn_core.layers import Layer, Shape
+from cnn_core.strict_values import MAX_LAYERS, shown, whole_number
 
 # bytes per element: (activations and inputs, parameters)
 DTYPES: dict[str, tuple[int, int]] = {

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from cnn_core.calculator import DTYPES, OPTIMIZER_SLOTS, analyze
 from cnn_core.errors import CNNLabError
 from cnn_core.layer_table import ROW_COLUMNS, layer_to_row, layers_from_rows
-from cnn_core.layers import MAX_LAYERS, shown
+from cnn_core.strict_values import MAX_LAYERS, shown
 from cnn_core.presets import PRESETS, preset
 
 # The calculator's defaults, shared by the page and the command line.

@@ -29,15 +29,12 @@ from cnn_core.layers import (
     Flatten,
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
-    MAX_LAYERS,
     Layer,
     MaxPooling2D,
     Reshape,
     ZeroPadding2D,
-    shown,
-    true_or_false,
-    whole_number,
 )
+from cnn_core.strict_values import MAX_LAYERS, shown, true_or_false, whole_number
 
 MAX_JSON_BYTES = 2 * 10**6  # keras.applications.MobileNet, a 90-layer chain, is ~0.1 MB
 MAX_JSON_DEPTH = 64  # a Keras 3 model's JSON nests about 10 deep

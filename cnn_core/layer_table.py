@@ -13,16 +13,8 @@ from __future__ import annotations
 import math
 
 from cnn_core.errors import CNNLabError
-from cnn_core.layers import (
-    LAYER_TYPES,
-    MAX_LAYERS,
-    MAX_SIZE,
-    PADDINGS,
-    Layer,
-    shown,
-    size_pair,
-    whole_number,
-)
+from cnn_core.layers import LAYER_TYPES, PADDINGS, Layer
+from cnn_core.strict_values import MAX_LAYERS, MAX_SIZE, shown, size_pair, whole_number
 
 ROW_COLUMNS = ("type", "filters_units", "kernel", "stride", "padding", "use_bias")
 

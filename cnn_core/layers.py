@@ -14,73 +14,14 @@ No TensorFlow here: this module is imported by pages that must open fast.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from cnn_core.errors import CNNLabError
+from cnn_core.strict_values import shown, size_pair, true_or_false, whole_number
 
 Shape = tuple[int, ...]
 
 PADDINGS = ("same", "valid")
-
-
-# Bounds on any one size (filters, units, kernel, stride, input side, ...) and on the number of
-# layers: far beyond real networks (VGG-16's largest layer has 4,096 units), small enough that a
-# hostile input cannot make the arithmetic or the page's tables explode.
-MAX_SIZE = 1_000_000
-MAX_LAYERS = 1_000
-
-_WHOLE = re.compile(r"[0-9]{1,7}", re.ASCII)
-_WHOLE_PAIR = re.compile(r"\s*([0-9]{1,7})\s*(?:[x×]\s*([0-9]{1,7})\s*)?", re.ASCII)
-
-
-def shown(value, limit: int = 40) -> str:
-    """A user's value quoted for a message, cut if it is long (a pasted novel stays short)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def whole_number(value, what: str, minimum: int = 1) -> int:
-    """A whole number in [minimum, MAX_SIZE]: an int, an integral float or ASCII digits.
-    Nothing is rounded, trimmed of a sign or of a stray character: 1.5, -5 and '3x' are refused."""
-    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
-        value = int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise CNNLabError(f"{what} must be a whole number, not {shown(value)}.")
-    if value < minimum:
-        raise CNNLabError(f"{what} must be at least {minimum}, not {value}.")
-    if value > MAX_SIZE:
-        raise CNNLabError(f"{what} must be at most {MAX_SIZE:,}, not {value:,}.")
-    return value
-
-
-def size_pair(value, what: str, minimum: int = 1) -> tuple[int, int]:
-    """Accept 3, (3, 3), [3, 5] or "3x5" (exactly that) and return a pair of whole numbers."""
-    if isinstance(value, str):
-        match = _WHOLE_PAIR.fullmatch(value.lower())
-        if not match:
-            raise CNNLabError(f"{what} must be a whole number or two like 3x5, not {shown(value)}.")
-        value = tuple(int(g) for g in match.groups() if g is not None)
-    if isinstance(value, (int, float)):
-        value = (value, value)
-    if not isinstance(value, (tuple, list)):
-        raise CNNLabError(f"{what} must be a whole number or a pair, not {shown(value)}.")
-    pair = tuple(value)
-    if len(pair) == 1:
-        pair = (pair[0], pair[0])
-    if len(pair) != 2:
-        raise CNNLabError(
-            f"{what} must be one number or two (height x width), not {shown(value)}."
-        )
-    return whole_number(pair[0], what, minimum), whole_number(pair[1], what, minimum)
-
-
-def true_or_false(value, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise CNNLabError(f"{what} must be true or false, not {shown(value)}.")
-    return value
 
 
 def _padding(value) -> str:
