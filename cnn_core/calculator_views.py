@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from cnn_core.calculator import GB, MB, NetworkReport, batch_sizes, format_bytes
+from cnn_core.calculator import GB, NetworkReport, batch_sizes, format_bytes
 from cnn_core.layer_table import ROW_COLUMNS
 
 
@@ -177,9 +177,9 @@ def working_lines(report: NetworkReport, batch_size: int) -> list[str]:
         f"({before_bytes:,} bytes) and `{layers[i].name}` "
         f"({report.layer_activation_bytes(layers[i]):,} bytes) = {peak:,} bytes; "
         f"+ parameters {report.param_bytes:,} = **{report.inference_bytes:,} bytes** "
-        f"({report.inference_bytes / MB:,.2f} MB).",
+        f"({format_bytes(report.inference_bytes)}).",
         f"**Train on a batch of {batch_size:,}:** {batch_size:,} × activations ({acts} = "
         f"{report.activation_bytes:,}) + {batch_size:,} × input ({report.input_bytes:,}) + "
         f"parameters ({report.param_bytes:,}) = **{b['bare_minimum']:,} bytes** "
-        f"({b['bare_minimum'] / MB:,.1f} MB) — the bare minimum.",
+        f"({format_bytes(b['bare_minimum'])}) — the bare minimum.",
     ]

@@ -36,7 +36,7 @@ TABLE_TYPES = tuple(TABLE_COLUMNS)  # the type column's options (Reshape is impo
 
 _WHAT = {_COUNT: "a whole number ≥ 1", _SIZE: "a whole number ≥ 1 or two like 3x5",
          _PAD: "a whole number ≥ 0 or two like 1x2", _PADDING: "'same' or 'valid'",
-         _BIAS: "ticked or unticked"}
+         _BIAS: "a tick (bias) or no tick (no bias)"}
 
 
 def _fmt(pair: tuple[int, int]) -> str:
@@ -83,7 +83,8 @@ def is_empty(value) -> bool:
 def parse_cell(kind: str, value, what: str):
     """One cell, strictly: raises CNNLabError (without the row) when it is not ``kind``."""
     if is_empty(value):
-        raise CNNLabError(f"empty; it needs {_WHAT[kind]}.")
+        raise CNNLabError(f"empty; it needs {_WHAT[kind]}." if kind != _BIAS else
+                          "empty; tick it for a bias, untick it for none.")
     if kind == _BIAS:
         if type(value).__name__ in ("bool", "bool_"):
             return bool(value)

@@ -37,6 +37,11 @@ def test_reference_preset_by_default(at):
     assert metric(at, "Train, batch 50") == "565,613,600 B"
     assert metric(at, "+ gradients + adam state") == f"{565_613_600 + 3 * PARAM_BYTES:,} B"
     assert any("12,613,600 bytes" in m.value for m in at.markdown)  # the working is shown
+    # each layer's working, whole, in a table that wraps (not a cut-off dataframe column)
+    working = at.table[0].value
+    assert working.loc["conv2d", "shape working"] == (
+        "ceil(200/2) = 100 × ceil(300/2) = 150 × 100 filters")
+    assert working.loc["conv2d_2", "parameter working"] == "(3×3×200 + 1 bias) × 400 = 720,400"
 
 
 def test_page_and_cli_give_the_same_totals_by_default(at, capsys):
