@@ -108,8 +108,13 @@ def test_reference_preset_batch_size_and_refused_cells(page, app_url):
     # The URL follows the state, and the link shown to copy is that URL.
     query = parse_qs(urlsplit(page.url).query)
     assert query["batch"] == ["100"] and query["preset"] == ["exercise2"]
-    link = main.locator('[data-testid="stCode"]').inner_text().strip()
+    code = main.locator('[data-testid="stCode"]')
+    link = code.inner_text().strip()
     assert parse_qs(urlsplit(link).query) == query and link.startswith(f"{app_url}/calculator?")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    code.hover()
+    code.get_by_role("button", name="Copy to clipboard").click()  # st.code's own copy button
+    assert page.evaluate("navigator.clipboard.readText()").strip() == link
 
 
 def test_shared_link_reproduces_a_network_and_a_bad_one_says_so(page, app_url):
