@@ -13,13 +13,14 @@ import re
 from cnn_core.errors import CNNLabError
 
 # Bounds on any one size (filters, units, kernel, stride, input side, ...) and on the number of
-# layers: far beyond real networks (VGG-16's largest layer has 4,096 units), small enough that a
-# hostile input cannot make the arithmetic or the page's tables explode.
-MAX_SIZE = 1_000_000
+# layers: far beyond real networks (VGG-16's largest layer has 4,096 units; the Theory page's
+# dense-vs-conv demo builds a 6,000,000-unit Dense layer), small enough that a hostile input
+# cannot make the arithmetic or the page's tables explode.
+MAX_SIZE = 1_000_000_000
 MAX_LAYERS = 1_000
 
-_WHOLE = re.compile(r"[0-9]{1,7}", re.ASCII)
-_WHOLE_PAIR = re.compile(r"\s*([0-9]{1,7})\s*(?:[x×]\s*([0-9]{1,7})\s*)?", re.ASCII)
+_WHOLE = re.compile(r"[0-9]{1,10}", re.ASCII)
+_WHOLE_PAIR = re.compile(r"\s*([0-9]{1,10})\s*(?:[x×]\s*([0-9]{1,10})\s*)?", re.ASCII)
 
 
 def shown(value, limit: int = 40) -> str:

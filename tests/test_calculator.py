@@ -147,7 +147,7 @@ CONV_ROW = {"type": "Conv2D", "filters_units": "100", "kernel": "3", "stride": "
     ("filters_units", 1.5), ("filters_units", "0"), ("filters_units", "1e3"),
     ("filters_units", "٣"), ("filters_units", "+5"), ("kernel", "3x5x7"), ("kernel", "x3"),
     ("stride", "2.0"), ("stride", "0"), ("padding", "full"), ("use_bias", "yes"),
-    ("filters_units", "99999999"), ("filters_units", True),
+    ("filters_units", "1000000001"), ("filters_units", True),
 ])
 def test_every_cell_is_parsed_strictly(column, value):
     """A non-integer, negative, empty or malformed cell is refused, naming row, column, value."""
