@@ -8,6 +8,7 @@ cannot make the arithmetic or the page's tables explode, and a value echoed in a
 
 from __future__ import annotations
 
+import numbers
 import re
 
 from cnn_core.errors import CNNLabError
@@ -30,11 +31,14 @@ def shown(value, limit: int = 40) -> str:
 
 
 def whole_number(value, what: str, minimum: int = 1) -> int:
-    """A whole number in [minimum, MAX_SIZE]: an int, an integral float or ASCII digits.
-    Nothing is rounded, trimmed of a sign or of a stray character: 1.5, -5 and '3x' are refused."""
+    """A whole number in [minimum, MAX_SIZE]: an int (numpy's too), an integral float or ASCII
+    digits. Nothing is rounded, trimmed of a sign or of a stray character: 1.5, -5 and '3x' are
+    refused."""
     if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         value = int(value.strip())
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise CNNLabError(f"{what} must be a whole number, not {shown(value)}.")
@@ -52,7 +56,7 @@ def size_pair(value, what: str, minimum: int = 1) -> tuple[int, int]:
         if not match:
             raise CNNLabError(f"{what} must be a whole number or two like 3x5, not {shown(value)}.")
         value = tuple(int(g) for g in match.groups() if g is not None)
-    if isinstance(value, (int, float)):
+    if isinstance(value, numbers.Real):
         value = (value, value)
     if not isinstance(value, (tuple, list)):
         raise CNNLabError(f"{what} must be a whole number or a pair, not {shown(value)}.")
