@@ -38,7 +38,8 @@ def whole_number(value, what: str, minimum: int = 1) -> int:
         value = int(value.strip())
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if real and float(value).is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise CNNLabError(f"{what} must be a whole number, not {shown(value)}.")
