@@ -125,13 +125,13 @@ with build_tab:
         st.error(str(err), icon=ERROR)
     else:
         if report_ui(input_shape, layers) is not None:  # the URL follows a network that works
-            st.session_state.calc_query = state_to_query(
-                state_from_widgets(st.session_state, rows))
-            st.query_params.from_dict(st.session_state.calc_query)
+            shared = state_to_query(state_from_widgets(st.session_state, rows))
+            if query or shared != state_to_query(preset_state()):  # a fresh visit stays clean
+                st.query_params.from_dict(shared)
+                st.session_state.calc_query = shared
             share_box.caption("**Share this network:** the link holds its input, layers and "
                               "settings (hover it for the copy button).")
-            share_box.code(share_link(st.context.url, st.session_state.calc_query),
-                           language=None, wrap_lines=True)
+            share_box.code(share_link(st.context.url, shared), language=None, wrap_lines=True)
 
 with import_tab:
     st.write("Paste or upload the JSON of a Keras `model.to_json()` (Sequential, or a Functional "

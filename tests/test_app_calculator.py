@@ -32,6 +32,9 @@ def at():
 
 def test_reference_preset_by_default(at):
     assert not at.exception
+    assert not at.query_params  # a fresh visit keeps a clean /calculator address
+    assert at.code[0].value.endswith("/calculator?preset=exercise2&dtype=float32&optimizer=adam"
+                                     "&gradients=1&batch=50&device=16")  # the link to share
     assert metric(at, "Parameters") == "903,400"
     assert metric(at, "Predict one instance") == "12,613,600 B"
     assert metric(at, "Train, batch 50") == "565,613,600 B"
