@@ -60,7 +60,7 @@ def _layer_from_config(class_name: str, cfg: dict) -> Layer:
     common = {"name": name, "trainable": true_or_false(cfg.get("trainable", True), "trainable")}
     if cfg.get("data_format", "channels_last") != "channels_last":
         raise CNNLabError(
-            f"layer '{cfg.get('name')}' uses data_format={cfg.get('data_format')!r}; "
+            f"layer {shown(cfg.get('name'))} uses data_format={shown(cfg.get('data_format'))}; "
             "only channels_last is supported."
         )
     if class_name == "Conv2D":
@@ -248,7 +248,7 @@ def _model_layers(model) -> tuple[tuple[int, ...], list[Layer]]:
             raise CNNLabError(f"layer {i + 1} ({shown(class_name, 30)} "
                               f"{shown(cfg.get('name'), 30)}): {err}") from None
     if unsupported:
-        names = ", ".join(sorted(set(unsupported))[:10])
+        names = ", ".join(sorted({name[:40] for name in unsupported})[:10])
         raise CNNLabError(f"unsupported layer types: {names}. The calculator covers Conv2D, "
                           "pooling, Dense, Flatten, BatchNormalization, Dropout and activations.")
     return input_shape, layers
@@ -269,12 +269,12 @@ def _check_single_chain(entries: list[dict]) -> None:
         name = entry.get("name") or entry.get("config", {}).get("name")
         if entry.get("class_name") == "InputLayer":
             if previous is not None:
-                breaks.append(f"{name} (a second input)")
+                breaks.append(f"{str(name)[:40]} (a second input)")
         elif len(inbound) != 1 or (previous is not None and inbound[0] != previous):
-            breaks.append(f"{name} ({entry.get('class_name')})")
+            breaks.append(f"{str(name)[:40]} ({str(entry.get('class_name'))[:40]})")
         previous = name
     if breaks:
-        unsupported = sorted({e.get("class_name") for e in entries} - SUPPORTED)
+        unsupported = sorted({str(e.get("class_name"))[:40] for e in entries} - SUPPORTED)[:10]
         also = f" Unsupported layer types: {', '.join(unsupported)}." if unsupported else ""
         raise CNNLabError(
             "this model is not a single chain of layers: it branches or merges at "

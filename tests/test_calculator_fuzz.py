@@ -160,6 +160,7 @@ def only_user_errors(fn, *args):
         return fn(*args)
     except CNNLabError as err:
         assert str(err) and "Traceback" not in str(err)
+        assert len(str(err)) < 1_000, str(err)[:300]  # a pasted novel is not echoed whole
         return err
 
 
