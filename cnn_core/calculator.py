@@ -15,14 +15,13 @@ The memory rules (the classic exercise's, stated so they can be checked by hand)
 Every layer's output counts as an activation (a Dropout or a separate Activation layer
 materialises a new tensor in Keras; Flatten is counted too, by the same rule).
 
-Command line: ``python -m cnn_core.calculator --preset exercise2 --batch-size 50 --json``.
+Command line: ``python -m cnn_core.calculator --preset exercise2 --json`` (the page's defaults:
+Adam, batch 50, float32, gradients counted).
 No TensorFlow is imported here.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import re
 import sys
@@ -30,7 +29,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from cnn_core.errors import CNNLabError
-from cnn_core.layers import LAYER_TYPES, Layer, Shape
+from cnn_core.layers import Layer, Shape
+from cnn_core.strict_values import MAX_LAYERS, shown, whole_number
 
 # bytes per element: (activations and inputs, parameters)
 DTYPES: dict[str, tuple[int, int]] = {
@@ -50,6 +50,8 @@ MB = 10**6
 MiB = 2**20
 GB = 10**9
 GiB = 2**30
+TB = 10**12
+TiB = 2**40
 
 
 def resolve_dtype(dtype: str) -> str:
@@ -257,14 +259,18 @@ def _keras_style_names(layers: list[Layer]) -> list[str]:
 
 def analyze(input_shape, layers: list[Layer], dtype: str = "float32") -> NetworkReport:
     """Walk the stack; raise CNNLabError naming the first layer that cannot be built."""
-    shape = _check_input_shape(input_shape)
+    shape = input_shape = _check_input_shape(input_shape)
     dtype = resolve_dtype(dtype)
     if not layers:
         raise CNNLabError("the network has no layers; add at least one.")
+    if len(layers) > MAX_LAYERS:
+        raise CNNLabError(f"the network has {len(layers):,} layers; the calculator takes at "
+                          f"most {MAX_LAYERS:,}.")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise CNNLabError(f"layer {i + 1} is not a layer: {shown(layer)}.")
     reports = []
     for i, (layer, name) in enumerate(zip(layers, _keras_style_names(layers))):
-        if not isinstance(layer, Layer):
-            raise CNNLabError(f"layer {i + 1} is not a layer: {layer!r}.")
         try:
             out, shape_working = layer.output_shape(shape)
             trainable, non_trainable, params_working = layer.params(shape)
@@ -288,98 +294,23 @@ def analyze(input_shape, layers: list[Layer], dtype: str = "float32") -> Network
             )
         )
         shape = tuple(out)
-    return NetworkReport(input_shape=tuple(input_shape), layers=tuple(reports), dtype=dtype)
+    return NetworkReport(input_shape=input_shape, layers=tuple(reports), dtype=dtype)
 
 
 def _check_input_shape(input_shape) -> Shape:
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise CNNLabError(f"input shape must be (height, width, channels), not {input_shape!r}.")
-    if not shape:
-        raise CNNLabError("input shape is empty.")
-    for d in shape:
-        if isinstance(d, bool) or not isinstance(d, (int, float)) or d != int(d) or d < 1:
-            raise CNNLabError(
-                f"input sizes must be whole numbers ≥ 1; got {list(input_shape)}."
-            )
-    return tuple(int(d) for d in shape)
-
-
-# -- the editable layer table (pages use it with st.data_editor) ---------------------------
-
-ROW_COLUMNS = ("type", "filters_units", "kernel", "stride", "padding", "use_bias")
-
-
-def layer_to_row(layer: Layer) -> dict:
-    """One row of the layer table: the fields a user edits, as plain values."""
-    row = {"type": layer.type, "filters_units": None, "kernel": "", "stride": "",
-           "padding": "", "use_bias": None}
-    fmt = lambda p: f"{p[0]}" if p[0] == p[1] else f"{p[0]}x{p[1]}"  # noqa: E731
-    if layer.type == "Conv2D":
-        row.update(filters_units=layer.filters, kernel=fmt(layer.kernel_size),
-                   stride=fmt(layer.strides), padding=layer.padding, use_bias=layer.use_bias)
-    elif layer.type in ("MaxPooling2D", "AveragePooling2D"):
-        row.update(kernel=fmt(layer.pool_size), stride=fmt(layer.strides), padding=layer.padding)
-    elif layer.type == "Dense":
-        row.update(filters_units=layer.units, use_bias=layer.use_bias)
-    elif layer.type == "ZeroPadding2D":
-        (t, _), (l, _) = layer.padding
-        row.update(kernel=f"{t}x{l}")
-    return row
-
-
-def _blank(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
-def layer_from_row(row: dict, index: int = 0) -> Layer:
-    """Build a layer from a table row; a bad row raises CNNLabError naming the row."""
-    kind = str(row.get("type") or "").strip()
-    where = f"Row {index + 1}"
-    matches = {k.lower(): k for k in LAYER_TYPES}
-    if kind.lower() not in matches:
+    if not isinstance(input_shape, (tuple, list)) or not 1 <= len(input_shape) <= 4:
         raise CNNLabError(
-            f"{where}: unknown layer type {kind!r}; supported: {', '.join(LAYER_TYPES)}."
+            f"input shape must be (height, width, channels), not {shown(input_shape)}."
         )
-    kind = matches[kind.lower()]
-    get = lambda key, default: default if _blank(row.get(key)) else row.get(key)  # noqa: E731
-    try:
-        if kind == "Conv2D":
-            return LAYER_TYPES[kind](
-                filters=get("filters_units", None), kernel_size=get("kernel", 3),
-                strides=get("stride", 1), padding=get("padding", "valid"),
-                use_bias=get("use_bias", True),
-            )
-        if kind in ("MaxPooling2D", "AveragePooling2D"):
-            return LAYER_TYPES[kind](
-                pool_size=get("kernel", 2), strides=get("stride", None),
-                padding=get("padding", "valid"),
-            )
-        if kind == "Dense":
-            return LAYER_TYPES[kind](units=get("filters_units", None),
-                                     use_bias=get("use_bias", True))
-        if kind == "ZeroPadding2D":
-            from cnn_core.layers import _pair
-
-            return LAYER_TYPES[kind](padding=_pair(get("kernel", 1), "ZeroPadding2D padding"))
-        return LAYER_TYPES[kind]()
-    except CNNLabError as err:
-        raise CNNLabError(f"{where} ({kind}): {err}") from None
-
-
-def layers_from_rows(rows: list[dict]) -> list[Layer]:
-    return [layer_from_row(row, i) for i, row in enumerate(rows) if not _blank(row.get("type"))]
+    return tuple(whole_number(d, "input sizes") for d in input_shape)
 
 
 # -- presentation helpers shared by the page and the CLI -----------------------------------
 
 def format_bytes(n: float) -> str:
     """Both units, labelled: '12.61 MB (12.03 MiB)'."""
+    if n >= TB:
+        return f"{n / TB:,.2f} TB ({n / TiB:,.2f} TiB)"
     if n >= GB:
         return f"{n / GB:,.2f} GB ({n / GiB:,.2f} GiB)"
     return f"{n / MB:,.2f} MB ({n / MiB:,.2f} MiB)"
@@ -394,63 +325,7 @@ def batch_sizes(lo: int = 1, hi: int = 1024) -> list[int]:
     return out
 
 
-# -- command line --------------------------------------------------------------------------
+if __name__ == "__main__":  # python -m cnn_core.calculator: the command line
+    from cnn_core.calculator_cli import main
 
-def _text_report(report: NetworkReport, batch_size: int, optimizer: str) -> str:
-    lines = [f"input {'×'.join(map(str, report.input_shape))}, dtype {report.dtype}", ""]
-    lines.append(f"{'layer':<24}{'type':<24}{'output shape':<20}{'params':>14}")
-    for l in report.layers:
-        shape = "×".join(map(str, l.output_shape))
-        lines.append(f"{l.name:<24}{l.type:<24}{shape:<20}{l.params:>14,}")
-    b = report.training_breakdown(batch_size, optimizer)
-    lines += [
-        "",
-        f"total parameters      {report.total_params:,} "
-        f"(trainable {report.trainable_params:,}, non-trainable {report.non_trainable_params:,})",
-        f"predict one instance  {report.inference_bytes:,} bytes = "
-        f"{format_bytes(report.inference_bytes)}",
-        f"train, batch {batch_size:<8} {b['bare_minimum']:,} bytes = "
-        f"{format_bytes(b['bare_minimum'])} (bare minimum)",
-        f"  + gradients         {b['gradients']:,} bytes",
-        f"  + {optimizer} state{'':<{max(0, 12 - len(optimizer))}}{b['optimizer_state']:,} bytes",
-        f"  = total             {b['total']:,} bytes = {format_bytes(b['total'])}",
-    ]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from cnn_core.presets import PRESETS, preset
-
-    parser = argparse.ArgumentParser(
-        prog="python -m cnn_core.calculator",
-        description="Parameters and RAM of a CNN, from a preset or a Keras model.to_json().",
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--preset", help=f"one of: {', '.join(PRESETS)}")
-    source.add_argument("--keras-json", metavar="FILE", help="a file holding model.to_json()")
-    parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--dtype", default="float32", help=", ".join(DTYPES))
-    parser.add_argument("--optimizer", default="sgd", help=", ".join(OPTIMIZER_SLOTS))
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    try:
-        if args.preset is not None:
-            input_shape, layers = preset(args.preset)
-        else:
-            from cnn_core.keras_json import read_keras_json_file
-
-            input_shape, layers = read_keras_json_file(args.keras_json)
-        report = analyze(input_shape, layers, args.dtype)
-        payload = report.to_dict(args.batch_size, args.optimizer)
-    except CNNLabError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(payload))
-    else:
-        print(_text_report(report, payload["batch_size"], payload["optimizer"]))
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

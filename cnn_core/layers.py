@@ -17,48 +17,11 @@ import math
 from dataclasses import dataclass, field
 
 from cnn_core.errors import CNNLabError
+from cnn_core.strict_values import shown, size_pair, true_or_false, whole_number
 
 Shape = tuple[int, ...]
 
 PADDINGS = ("same", "valid")
-
-
-def _pair(value, what: str) -> tuple[int, int]:
-    """Accept 3, (3, 3), [3, 5] or "3x5" and return a pair of positive ints."""
-    if isinstance(value, str):
-        parts = value.lower().replace("×", "x").replace(",", "x").split("x")
-        try:
-            value = tuple(int(p.strip()) for p in parts if p.strip())
-        except ValueError:
-            raise CNNLabError(f"{what} must be a whole number or two like 3x5, not {value!r}.")
-    if isinstance(value, bool):
-        raise CNNLabError(f"{what} must be a whole number, not {value!r}.")
-    if isinstance(value, (int, float)):
-        value = (value, value)
-    try:
-        pair = tuple(value)
-    except TypeError:
-        raise CNNLabError(f"{what} must be a whole number or a pair, not {value!r}.")
-    if len(pair) == 1:
-        pair = (pair[0], pair[0])
-    if len(pair) != 2:
-        raise CNNLabError(f"{what} must be one number or two (height x width), not {value!r}.")
-    out = []
-    for v in pair:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
-            raise CNNLabError(f"{what} must be whole numbers, not {value!r}.")
-        if v < 1:
-            raise CNNLabError(f"{what} must be at least 1, not {int(v)}.")
-        out.append(int(v))
-    return out[0], out[1]
-
-
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise CNNLabError(f"{what} must be a whole number, not {value!r}.")
-    if value < 1:
-        raise CNNLabError(f"{what} must be at least 1, not {int(value)}.")
-    return int(value)
 
 
 def _padding(value) -> str:
@@ -134,17 +97,17 @@ class Conv2D(Layer):
     activation: str | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "filters", _positive_int(self.filters, "Conv2D filters"))
-        object.__setattr__(self, "groups", _positive_int(self.groups, "Conv2D groups"))
+        object.__setattr__(self, "filters", whole_number(self.filters, "Conv2D filters"))
+        object.__setattr__(self, "groups", whole_number(self.groups, "Conv2D groups"))
         if self.filters % self.groups:
             raise CNNLabError(
                 f"Conv2D filters ({self.filters}) must be divisible by groups ({self.groups})."
             )
-        object.__setattr__(self, "kernel_size", _pair(self.kernel_size, "Conv2D kernel size"))
-        object.__setattr__(self, "strides", _pair(self.strides, "Conv2D stride"))
-        object.__setattr__(self, "dilation_rate", _pair(self.dilation_rate, "Conv2D dilation"))
+        object.__setattr__(self, "kernel_size", size_pair(self.kernel_size, "Conv2D kernel size"))
+        object.__setattr__(self, "strides", size_pair(self.strides, "Conv2D stride"))
+        object.__setattr__(self, "dilation_rate", size_pair(self.dilation_rate, "Conv2D dilation"))
         object.__setattr__(self, "padding", _padding(self.padding))
-        object.__setattr__(self, "use_bias", bool(self.use_bias))
+        object.__setattr__(self, "use_bias", true_or_false(self.use_bias, f"{self.type} use_bias"))
 
     def output_shape(self, input_shape):
         _need_image(self, input_shape)
@@ -190,13 +153,13 @@ class DepthwiseConv2D(Layer):
 
     def __post_init__(self):
         name = "DepthwiseConv2D"
-        object.__setattr__(self, "kernel_size", _pair(self.kernel_size, f"{name} kernel size"))
-        object.__setattr__(self, "strides", _pair(self.strides, f"{name} stride"))
-        object.__setattr__(self, "dilation_rate", _pair(self.dilation_rate, f"{name} dilation"))
+        object.__setattr__(self, "kernel_size", size_pair(self.kernel_size, f"{name} kernel size"))
+        object.__setattr__(self, "strides", size_pair(self.strides, f"{name} stride"))
+        object.__setattr__(self, "dilation_rate", size_pair(self.dilation_rate, f"{name} dilation"))
         object.__setattr__(self, "padding", _padding(self.padding))
         object.__setattr__(self, "depth_multiplier",
-                           _positive_int(self.depth_multiplier, f"{name} depth multiplier"))
-        object.__setattr__(self, "use_bias", bool(self.use_bias))
+                           whole_number(self.depth_multiplier, f"{name} depth multiplier"))
+        object.__setattr__(self, "use_bias", true_or_false(self.use_bias, f"{self.type} use_bias"))
 
     def output_shape(self, input_shape):
         _need_image(self, input_shape)
@@ -225,9 +188,9 @@ class _Pooling2D(Layer):
     padding: str = "valid"
 
     def __post_init__(self):
-        object.__setattr__(self, "pool_size", _pair(self.pool_size, f"{self.type} pool size"))
-        strides = self.pool_size if self.strides in (None, "", 0) else self.strides
-        object.__setattr__(self, "strides", _pair(strides, f"{self.type} stride"))
+        object.__setattr__(self, "pool_size", size_pair(self.pool_size, f"{self.type} pool size"))
+        strides = self.pool_size if self.strides is None else self.strides
+        object.__setattr__(self, "strides", size_pair(strides, f"{self.type} stride"))
         object.__setattr__(self, "padding", _padding(self.padding))
 
     def output_shape(self, input_shape):
@@ -260,17 +223,14 @@ class ZeroPadding2D(Layer):
 
     def __post_init__(self):
         p = self.padding
-        if isinstance(p, (int, float)) and not isinstance(p, bool):
-            p = ((p, p), (p, p))
-        elif len(p) == 2 and all(isinstance(v, (int, float)) for v in p):
-            p = ((p[0], p[0]), (p[1], p[1]))
-        try:
-            (t, b), (l, r) = p
-            vals = tuple(int(v) for v in (t, b, l, r))
-        except (TypeError, ValueError):
-            raise CNNLabError(f"ZeroPadding2D padding must be n, (h, w) or ((t, b), (l, r)).")
-        if min(vals) < 0:
-            raise CNNLabError("ZeroPadding2D padding cannot be negative.")
+        what = "ZeroPadding2D padding"
+        if isinstance(p, str) or (isinstance(p, (int, float)) and not isinstance(p, bool)):
+            p = size_pair(p, what, minimum=0)
+        if not isinstance(p, (tuple, list)) or len(p) != 2:
+            raise CNNLabError(f"{what} must be n, (h, w) or ((t, b), (l, r)), not {shown(p)}.")
+        sides = [size_pair(v, what, minimum=0) if isinstance(v, (tuple, list)) else
+                 (whole_number(v, what, 0),) * 2 for v in p]
+        vals = sides[0] + sides[1]
         object.__setattr__(self, "padding", ((vals[0], vals[1]), (vals[2], vals[3])))
 
     def output_shape(self, input_shape):
@@ -291,6 +251,14 @@ class Flatten(Layer):
 class Reshape(Layer):
     target_shape: tuple[int, ...] = (-1,)
 
+    def __post_init__(self):
+        target = self.target_shape
+        if not isinstance(target, (tuple, list)) or not 1 <= len(target) <= 4:
+            raise CNNLabError(f"Reshape target must be 1 to 4 sizes, not {shown(target)}.")
+        object.__setattr__(self, "target_shape", tuple(
+            -1 if d == -1 and not isinstance(d, bool) else whole_number(d, "Reshape size")
+            for d in target))
+
     def output_shape(self, input_shape):
         n = math.prod(input_shape)
         target = [int(d) for d in self.target_shape]
@@ -306,6 +274,9 @@ class Reshape(Layer):
 @dataclass(frozen=True)
 class GlobalAveragePooling2D(Layer):
     keepdims: bool = False
+
+    def __post_init__(self):
+        true_or_false(self.keepdims, f"{self.type} keepdims")
 
     def output_shape(self, input_shape):
         _need_image(self, input_shape)
@@ -327,8 +298,8 @@ class Dense(Layer):
     activation: str | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "units", _positive_int(self.units, "Dense units"))
-        object.__setattr__(self, "use_bias", bool(self.use_bias))
+        object.__setattr__(self, "units", whole_number(self.units, "Dense units"))
+        object.__setattr__(self, "use_bias", true_or_false(self.use_bias, f"{self.type} use_bias"))
 
     def output_shape(self, input_shape):
         # Keras' Dense acts on the last axis; leading axes are kept.
@@ -347,6 +318,10 @@ class Dense(Layer):
 class BatchNormalization(Layer):
     center: bool = True  # beta (trainable)
     scale: bool = True  # gamma (trainable)
+
+    def __post_init__(self):
+        true_or_false(self.center, "BatchNormalization center")
+        true_or_false(self.scale, "BatchNormalization scale")
 
     def params(self, input_shape):
         c = input_shape[-1]

@@ -87,7 +87,8 @@ def common_mistakes(input_shape, layers: list[Layer], dtype: str = "float32",
 
     training = report.training_bytes(batch_size)
     out.append(Mistake(
-        "Mixing MB (10⁶ bytes) and MiB (2²⁰ bytes)", f"MB to train on a batch of {batch_size}",
+        "Mixing MB (10⁶ bytes) and MiB (2²⁰ bytes)",
+        f"MB to train on a batch of {batch_size:,}",
         round(training / MiB, 1), round(training / MB, 1),
         f"{training:,} bytes is {training / MB:,.1f} MB but {training / MiB:,.1f} MiB — "
         "say which unit you use.",

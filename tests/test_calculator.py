@@ -6,9 +6,11 @@ import sys
 
 import pytest
 
-from cnn_core.calculator import MB, MiB, analyze, layers_from_rows
+from cnn_core.calculator import MB, MiB, TB, analyze, format_bytes
+from cnn_core.calculator_views import a_or_an, fit_sentence, memory_chart, memory_frame
 from cnn_core.errors import CNNLabError
 from cnn_core.keras_json import parse_keras_json
+from cnn_core.layer_table import layer_from_row, layers_from_rows
 from cnn_core.layers import BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D
 from cnn_core.mistakes import common_mistakes
 from cnn_core.presets import preset
@@ -99,7 +101,7 @@ def test_shape_rules(n, k, s, padding, expected):
 
 @pytest.mark.parametrize("input_shape, layers, message", [
     ((4, 4, 3), [Conv2D(8, 5)], "does not fit"),
-    ((0, 28, 1), [Conv2D(8, 3)], "≥ 1"),
+    ((0, 28, 1), [Conv2D(8, 3)], "input sizes must be at least 1, not 0"),
     ((28, 28, 1), [lambda: Conv2D(0, 3)], "at least 1"),
     ((28, 28, 1), [Flatten(), Conv2D(4, 3)], "image-shaped input"),
     ((28, 28, 1), [Conv2D(4, 3, groups=2)], "divisible by groups"),
@@ -117,10 +119,10 @@ def test_negative_stride_is_refused():
 
 def test_layer_table_rows():
     rows = [
-        {"type": "Conv2D", "filters_units": 100, "kernel": "3", "stride": "2", "padding": "same",
+        {"type": "Conv2D", "filters_units": "100", "kernel": "3", "stride": "2", "padding": "same",
          "use_bias": True},
-        {"type": "maxpooling2d", "filters_units": None, "kernel": "2x2", "stride": None,
-         "padding": None, "use_bias": None},
+        {"type": "maxpooling2d", "filters_units": None, "kernel": "2x2", "stride": " 2 ",
+         "padding": "valid", "use_bias": None},
         {"type": "Flatten"}, {"type": "Dense", "filters_units": 10.0, "use_bias": False},
         {"type": None},  # an empty row added in the editor is ignored
     ]
@@ -128,10 +130,52 @@ def test_layer_table_rows():
     assert [l.output_shape for l in r.layers] == [(100, 150, 100), (50, 75, 100),
                                                   (375_000,), (10,)]
     assert r.total_params == 2_800 + 3_750_000
-    with pytest.raises(CNNLabError, match="Row 1"):
+    with pytest.raises(CNNLabError, match="Row 1, type: unknown layer type 'Conv3D'"):
         layers_from_rows([{"type": "Conv3D"}])
     with pytest.raises(CNNLabError, match="Row 2 .*kernel"):
-        layers_from_rows([rows[0], {"type": "Conv2D", "filters_units": 3, "kernel": "a"}])
+        layers_from_rows([rows[0], dict(rows[0], kernel="a")])
+
+
+CONV_ROW = {"type": "Conv2D", "filters_units": "100", "kernel": "3", "stride": "2",
+            "padding": "same", "use_bias": True}
+
+
+@pytest.mark.parametrize("column, value", [
+    # the three values the page once changed silently (1.5 → 15, -5 → 5, '3x' → 3), then empty
+    ("filters_units", "1.5"), ("filters_units", "-5"), ("kernel", "3x"), ("filters_units", ""),
+    ("kernel", None), ("stride", "   "), ("padding", None), ("use_bias", None),
+    ("filters_units", 1.5), ("filters_units", "0"), ("filters_units", "1e3"),
+    ("filters_units", "٣"), ("filters_units", "+5"), ("kernel", "3x5x7"), ("kernel", "x3"),
+    ("stride", "2.0"), ("stride", "0"), ("padding", "full"), ("use_bias", "yes"),
+    ("filters_units", "1000000001"), ("filters_units", True),
+])
+def test_every_cell_is_parsed_strictly(column, value):
+    """A non-integer, negative, empty or malformed cell is refused, naming row, column, value."""
+    with pytest.raises(CNNLabError) as err:
+        layers_from_rows([CONV_ROW, dict(CONV_ROW, **{column: value})])
+    message = str(err.value)
+    assert message.startswith("Row 2 (Conv2D), " + column), message
+    assert "empty" in message if value is None or not str(value).strip() else repr(value) in message
+
+
+@pytest.mark.parametrize("row, column", [
+    ({"type": "Dense", "filters_units": "10", "kernel": "3", "use_bias": True}, "kernel"),
+    ({"type": "Flatten", "stride": "2"}, "stride"),
+    ({"type": "MaxPooling2D", "filters_units": "64", "kernel": "2", "stride": "2",
+      "padding": "valid"}, "filters_units"),
+    ({"type": "MaxPooling2D", "kernel": "2", "stride": "2", "padding": "valid",
+      "use_bias": True}, "use_bias"),
+])
+def test_a_cell_the_layer_does_not_use_is_refused_not_ignored(row, column):
+    with pytest.raises(CNNLabError, match=f"Row 1 \\({row['type']}\\), {column}: .* has no"):
+        layer_from_row(row)
+
+
+def test_table_cells_parse_to_what_was_typed():
+    layer = layer_from_row({"type": "Conv2D", "filters_units": "7", "kernel": "3x5",
+                            "stride": "2×1", "padding": "Valid", "use_bias": False})
+    assert (layer.filters, layer.kernel_size, layer.strides, layer.padding, layer.use_bias) == (
+        7, (3, 5), (2, 1), "valid", False)
 
 
 def test_common_mistakes_on_the_exercise():
@@ -233,3 +277,83 @@ def test_cli_bad_json_file_exits_2(tmp_path, content):
     out = run_cli("--keras-json", str(path))
     assert out.returncode == 2
     assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+
+
+# -- the CLI says and uses the page's defaults; its table keeps columns apart ------------------
+
+def test_cli_defaults_are_the_pages(capsys):
+    from cnn_core.calculator_cli import main
+    from cnn_core.calculator_state import DEFAULT_BATCH_SIZE, DEFAULT_OPTIMIZER
+
+    assert main(["--preset", "exercise2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["batch_size"], data["optimizer"]) == (DEFAULT_BATCH_SIZE, DEFAULT_OPTIMIZER)
+    # by hand: 565,613,600 bare minimum + gradients (1×) + Adam (2×) × 3,613,600 bytes
+    assert data["training_breakdown"]["total"] == 565_613_600 + 3 * 3_613_600 == 576_454_400
+    assert main(["--preset", "exercise2", "--json", "--no-gradients", "--optimizer", "sgd",
+                 "--batch-size", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["training_breakdown"]["total"] == (
+        10_520_000 + 720_000 + 3_613_600)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--optimizer adam --batch-size 50" in help_text and "default: adam" in help_text
+
+
+def test_cli_text_table_keeps_long_names_apart(tmp_path, capsys):
+    from cnn_core.calculator_cli import main
+
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 9, 9, 2]}},
+        {"class_name": "GlobalAveragePooling2D", "config": {}},
+        {"class_name": "Dense",
+         "config": {"units": 3, "name": "a_rather_long_dense_layer_name"}}]}}))
+    assert main(["--keras-json", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(l for l in lines if l.startswith("global_average_pooling2d"))
+    assert row.split() == ["global_average_pooling2d", "GlobalAveragePooling2D", "2", "0"]
+    assert next(l for l in lines if l.startswith("a_rather")).split()[:2] == [
+        "a_rather_long_dense_layer_name", "Dense"]
+
+
+def test_cli_deeply_nested_json_gives_one_line_not_a_traceback(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 5000 + "]" * 5000)
+    out = run_cli("--keras-json", str(path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "error: this JSON is nested 5,000 levels deep; a Keras model needs far fewer "
+        "(at most 64 are read)."]
+
+
+# -- the memory chart and its sentence ---------------------------------------------------------
+
+def test_batch_beyond_the_device_is_said_plainly(exercise):
+    total = exercise.training_breakdown(100_000, "adam", True)["total"]
+    # by hand: 100,000 × 11,240,000 + 4 × 3,613,600 (parameters, gradients, Adam's 2 slots)
+    assert total == 1_124_014_454_400
+    fits = exercise.max_batch_size(11 * 10**9, "adam", True)
+    assert fits == (11 * 10**9 - 4 * 3_613_600) // 11_240_000 == 977
+    assert fit_sentence(100_000, total, 11, fits) == (
+        "Batch 100,000 needs 1.12 TB (1.02 TiB): it does not fit. "
+        "The 11 GB device fits at most 977.")
+    assert fit_sentence(50, 576_454_400, 11, fits).endswith(
+        "it fits on an 11 GB device, which takes batches of up to 977.")
+    assert format_bytes(1.5 * TB) == "1.50 TB (1.36 TiB)"
+
+
+@pytest.mark.parametrize("gb, article", [(2, "a"), (8, "an"), (11, "an"), (16, "a"),
+                                         (18, "an"), (80, "an"), (110, "a"), (11_000, "an")])
+def test_article_before_a_number(gb, article):
+    assert a_or_an(gb) == article
+
+
+def test_memory_chart_marks_the_chosen_batch_beyond_the_default_axis(exercise):
+    frame = memory_frame(exercise, "adam", True, (100_000, 977))
+    assert 100_000 in set(frame["batch size"]) and frame["batch size"].max() >= 100_000
+    spec = memory_chart(frame, 11, 977, 100_000).to_dict()
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+             for layer in spec["layer"]]
+    assert "point" in marks
+    assert "batch 100,000: 1,124.01 GB" in json.dumps(spec)
