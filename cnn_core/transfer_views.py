@@ -1,0 +1,69 @@
+"""Charts and tables for the "Teach your own classes" page (Altair/pandas, no Streamlit):
+live learning curves, the confusion matrix, per-class accuracy and a prediction's bars."""
+
+
+def curves_chart(history, metric):
+    """Training and validation ``metric`` ("loss" or "accuracy") per epoch, one line per fold."""
+    import altair as alt
+    import pandas as pd
+
+    rows = []
+    for row in history:
+        fold = f"fold {row['fold']}" if row.get("fold") != "all" else "all images"
+        for split, key in (("training", metric), ("validation", f"val_{metric}")):
+            if key in row:
+                rows.append({"epoch": row["epoch"], metric: row[key], "split": split,
+                             "fold": fold})
+    data = pd.DataFrame(rows, columns=["epoch", metric, "split", "fold"])
+    scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
+    return alt.Chart(data, title=metric).mark_line().encode(
+        x=alt.X("epoch:Q"),
+        y=alt.Y(f"{metric}:Q", scale=scale),
+        color=alt.Color("split:N", legend=alt.Legend(orient="bottom")),
+        strokeDash=alt.StrokeDash("split:N", legend=None),
+        detail="fold:N",
+        tooltip=["fold", "split", "epoch", alt.Tooltip(f"{metric}:Q", format=".3f")],
+    ).properties(height=220)
+
+
+def confusion_chart(classes, confusion):
+    """Heatmap of counts: rows the true class, columns the predicted one, numbers written in."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame([{"true": t, "predicted": p, "images": int(confusion[i][j])}
+                         for i, t in enumerate(classes) for j, p in enumerate(classes)])
+    base = alt.Chart(data, title="Confusion matrix (validation)").encode(
+        x=alt.X("predicted:N", sort=list(classes)), y=alt.Y("true:N", sort=list(classes)))
+    cells = base.mark_rect().encode(color=alt.Color("images:Q", scale=alt.Scale(scheme="blues"),
+                                                    legend=None), tooltip=["true", "predicted",
+                                                                           "images"])
+    text = base.mark_text(fontSize=14).encode(
+        text="images:Q",
+        color=alt.condition(alt.datum.images > max(1, int(max(map(max, confusion)))) / 2,
+                            alt.value("white"), alt.value("black")))
+    return (cells + text).properties(height=max(120, 40 * len(classes)))
+
+
+def per_class_table(classes, confusion, per_class_accuracy):
+    import pandas as pd
+
+    return pd.DataFrame({"class": classes,
+                         "validated images": [int(sum(row)) for row in confusion],
+                         "right": [int(confusion[i][i]) for i in range(len(classes))],
+                         "accuracy": [f"{a:.0%}" for a in per_class_accuracy]})
+
+
+def probabilities_chart(ranked, title):
+    """Horizontal bars of [{"label", "probability"}], most probable first, with % labels."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame(ranked)
+    base = alt.Chart(data, title=title).encode(
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
+        tooltip=["label", alt.Tooltip("probability:Q", format=".2%")])
+    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("probability:Q",
+                                                                     format=".1%"))
+    return (base.mark_bar() + labels).properties(height=28 * len(ranked))
