@@ -25,8 +25,8 @@ import sys
 import numpy as np
 
 from cnn_core.errors import CNNLabError
-from cnn_core.transfer_augment import augmented_copies
-from cnn_core.transfer_head import HeadSettings, fit_head
+from cnn_core.transfer_augment import augmented_copies, copy_keys
+from cnn_core.transfer_head import HeadSettings, fit_head, head_report
 from cnn_core.transfer_model import TransferModel
 
 augment_copies = 4        # altered copies per training image with --augment (page default too)
@@ -38,8 +38,11 @@ def augmented_embeddings(teaching, backbone, copies):
     examples = teaching.arrays()[2]
     rows = []
     for example in examples:
-        pixels, keys = augmented_copies(example.pixels, example.digest, copies)
-        rows.append(backbone.embed(pixels, keys))
+        cached = backbone.cached(copy_keys(example.digest, copies))
+        if cached is None:                     # make the copies only when not cached
+            pixels, keys = augmented_copies(example.pixels, example.digest, copies)
+            cached = backbone.embed(pixels, keys)
+        rows.append(cached)
     return np.stack(rows) if rows else np.zeros((0, copies, backbone.features), np.float32)
 
 
@@ -56,6 +59,32 @@ def teach(teaching, backbone, settings, on_progress=None):
     model = TransferModel(backbone.key, teaching.class_names, backbone.preprocessing(),
                           backbone.conv_base, fit.head)
     return fit, model
+
+
+def parameter_counts(backbone, classes, settings):
+    """Parameters of the head (from the calculator) and of the whole exported model (the
+    backbone's conv base, counted by Keras — its branches are beyond the calculator — plus
+    the preprocessing layer and the head): {"head", "head_trainable", "backbone",
+    "preprocessing", "whole"}."""
+    report = head_report(backbone.features, len(classes), settings)
+    preprocessing = backbone.preprocessing()
+    preprocessing.build((None, backbone.input_size, backbone.input_size, 3))
+    counts = {"head": report.total_params, "head_trainable": report.trainable_params,
+              "backbone": backbone.conv_base.count_params(),
+              "preprocessing": preprocessing.count_params()}
+    counts["whole"] = counts["head"] + counts["backbone"] + counts["preprocessing"]
+    return counts
+
+
+def restore_classes(teaching, model):
+    """After importing ``model``: its classes first, in its order (images already collected
+    under the same names are kept), then any other class you had. Returns the new set."""
+    from cnn_core.transfer_data import TeachingSet
+
+    restored = TeachingSet(teaching.backbone, teaching.input_size)
+    for name in [*model.classes, *(c for c in teaching.classes if c not in model.classes)]:
+        restored.classes[name] = list(teaching.classes.get(name, []))
+    return restored
 
 
 def ranked(probabilities, classes, k):

@@ -33,29 +33,29 @@ def augmented_copy(pixels, seed):
     if rng.random() < 0.5:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     angle = rng.uniform(-max_rotation, max_rotation)
-    # Rotate with the corners filled by the nearest pixels (no black wedges to learn from):
-    # rotate a reflected canvas three times the size, then take the middle.
-    canvas = Image.new("RGB", (3 * side, 3 * side))
-    mirrored = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    for row in range(3):
-        for column in range(3):
-            tile = mirrored if (row + column) % 2 else image
-            if row % 2:
-                tile = tile.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-            canvas.paste(tile, (column * side, row * side))
-    canvas = canvas.rotate(angle, resample=Image.Resampling.BILINEAR)
+    # Rotate with the corners filled by mirrored pixels (no black wedges to learn from): pad by
+    # reflection (a quarter of the side covers ±15°), rotate, then crop inside the original.
+    margin = side // 4
+    padded = Image.fromarray(np.pad(np.asarray(image), ((margin, margin), (margin, margin),
+                                                         (0, 0)), mode="reflect"))
+    padded = padded.rotate(angle, resample=Image.Resampling.BILINEAR)
     crop = int(round(side * rng.uniform(min_crop, 1.0)))
-    left = side + int(rng.integers(0, side - crop + 1))
-    top = side + int(rng.integers(0, side - crop + 1))
-    image = canvas.crop((left, top, left + crop, top + crop)).resize(
+    left = margin + int(rng.integers(0, side - crop + 1))
+    top = margin + int(rng.integers(0, side - crop + 1))
+    image = padded.crop((left, top, left + crop, top + crop)).resize(
         (side, side), Image.Resampling.BILINEAR)
     for enhancer in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
         image = enhancer(image).enhance(rng.uniform(1 - jitter, 1 + jitter))
     return np.asarray(image, dtype=np.uint8)
 
 
+def copy_keys(digest, copies):
+    """The embedding cache's keys of a photo's altered copies."""
+    return [f"{digest}+aug{copy}" for copy in range(copies)]
+
+
 def augmented_copies(pixels, digest, copies):
     """``copies`` altered copies of one photo: (copies, s, s, 3) uint8 and their cache keys."""
-    keys = [f"{digest}+aug{copy}" for copy in range(copies)]
+    keys = copy_keys(digest, copies)
     stack = [augmented_copy(pixels, copy_seed(digest, copy)) for copy in range(copies)]
     return np.stack(stack) if stack else np.zeros((0, *np.shape(pixels)), np.uint8), keys

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from PIL import Image
 
 from cnn_core.errors import CNNLabError
 from cnn_core.imaging import list_image_files, prepare_image
+from cnn_core.paths import DATA_DIR
 
 min_classes = 2
 max_classes = 10
@@ -202,6 +204,21 @@ def read_class_folders(root):
         raise CNNLabError(f"{root} has {len(folders)} subfolders; at most {max_classes} "
                           "classes are supported.")
     return {folder.name: list_image_files(folder) for folder in folders}
+
+
+def folders_root():
+    """Where the page may read class folders: ``$CNNLAB_TRANSFER_FOLDERS``, else ``data/``."""
+    return Path(os.environ.get("CNNLAB_TRANSFER_FOLDERS", DATA_DIR))
+
+
+def server_folder(path, allowed_root):
+    """``path`` resolved, if it lies inside ``allowed_root`` (a class shares one server: the
+    page reads folders only under the root its operator chose), else CNNLabError."""
+    root = Path(allowed_root).expanduser().resolve()
+    folder = (root / Path(str(path).strip()).expanduser()).resolve()
+    if not folder.is_relative_to(root):
+        raise CNNLabError(f"{path}: only folders under {root} can be read on this server.")
+    return folder
 
 
 def load_class_folders(root, backbone, input_size, embed):

@@ -106,6 +106,13 @@ class Backbone:
     def preprocessing(self):
         return preprocessing_layer(self.spec)
 
+    def cached(self, keys):
+        """(len(keys), features) float32 if every key is cached, else None."""
+        rows = [self.cache.get((self.key, key)) for key in keys]
+        if not rows or any(row is None for row in rows):
+            return None
+        return np.stack(rows)
+
     def embed(self, pixels, keys=None):
         """uint8 RGB (n, s, s, 3) → float32 (n, features); rows whose key is cached are not
         recomputed. ``keys``: one per image (its digest), or None to skip the cache."""

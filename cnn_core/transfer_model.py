@@ -85,9 +85,13 @@ class TransferModel:
         from cnn_core.gradcam import GradCam
 
         if self.cam is None:
+            # A flat graph (the feature layer must be reachable): the conv base's own graph,
+            # then copies of the head's few layers with its weights.
             x = keras.layers.GlobalAveragePooling2D(name="embedding")(self.conv_base.output)
-            for layer in self.head.layers:           # flat, so the feature layer is reachable
-                x = layer(x)
+            for layer in self.head.layers:
+                copy = layer.__class__.from_config(layer.get_config())
+                x = copy(x)
+                copy.set_weights(layer.get_weights())
             self.cam = GradCam(keras.Model(self.conv_base.inputs, x), self.spec.gradcam_layer)
         inputs = np.asarray(self.preprocessing(np.asarray(pixels, np.float32)[None]))
         return self.cam(inputs, class_index)
