@@ -5,12 +5,14 @@ import hashlib
 
 import streamlit as st
 
-from cnn_core import classify
+from cnn_core import classify, imagenet_models, inference
+from cnn_core.classify_views import top_k_chart
 from cnn_core.errors import CNNLabError
+from cnn_core.gradcam import heatmap_overlay
 from cnn_core.imaging import list_image_files
 from cnn_core.paths import DATA_DIR
 
-models = classify.models
+models = imagenet_models.models
 
 
 def configured_weights(key):
@@ -23,12 +25,12 @@ def configured_weights(key):
 
 @st.cache_resource(show_spinner="Looking for the model's weights (Keras download on first use)…")
 def weights_status(key, configured):
-    return classify.find_weights(key, configured)
+    return imagenet_models.find_weights(key, configured)
 
 
 @st.cache_resource(show_spinner="Loading the model…")
 def cached_classifier(key, weights_path, precision):
-    classifier = classify.load_classifier(key, configured=weights_path, precision=precision)
+    classifier = inference.load_classifier(key, configured=weights_path, precision=precision)
     classifier.warm_up()
     return classifier
 
@@ -44,7 +46,7 @@ def sample_results(key, weights, precision):
 @st.cache_resource(show_spinner=False, max_entries=256)
 def cached_grad_cam(key, weights, precision, digest, class_index, _pixels):
     """Grad-CAM keyed by the image's digest, so reruns and other sessions reuse it."""
-    return classify.grad_cam(cached_classifier(key, weights, precision), _pixels, class_index)
+    return cached_classifier(key, weights, precision).grad_cam(_pixels, class_index)
 
 
 def weights_path(key):
@@ -93,7 +95,7 @@ def result_ui(result, classifier, second, show_cam):
         st.subheader(result.name)
         pipeline_ui(result.image, classifier)
         columns = st.columns([3, 2, 3] if second else [3, 2])
-        columns[0].altair_chart(classify.top_k_chart(result.top, classifier.spec.title),
+        columns[0].altair_chart(top_k_chart(result.top, classifier.spec.title),
                                 width="stretch", height=220)
         columns[0].caption(f"{result.top[0]['label']}: "
                            f"{result.top[0]['probability']:.1%} (ImageNet class "
@@ -104,11 +106,11 @@ def result_ui(result, classifier, second, show_cam):
             cam = cached_grad_cam(classifier.spec.key, str(weights_path(classifier.spec.key)),
                                   precision, hashlib.sha1(pixels.tobytes()).hexdigest(),
                                   best["index"], pixels)
-            columns[1].image(classify.heatmap_overlay(result.image.resized, cam),
+            columns[1].image(heatmap_overlay(result.image.resized, cam),
                              caption=f"Grad-CAM: where {classifier.spec.title} saw "
                                      f"“{best['label']}”", width="stretch")
         if second:
-            columns[-1].altair_chart(classify.top_k_chart(second[1], second[0]), width="stretch",
+            columns[-1].altair_chart(top_k_chart(second[1], second[0]), width="stretch",
                                      height=220)
 
 
@@ -120,7 +122,7 @@ st.write("Upload photos of animals (or anything), take one with the camera, or l
 with st.sidebar:
     model_key = st.selectbox("Model", list(models), format_func=lambda k: models[k].title)
     show_cam = st.toggle("Grad-CAM heatmap", value=True, key="grad_cam")
-    precision = "mixed_bfloat16" if st.toggle(
+    precision = "bfloat16" if st.toggle(
         "bfloat16 inference", help="About 2× faster on CPUs with AVX512-BF16; the sample "
         "photos' top-5 is unchanged (see the benchmark).") else "float32"
 

@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from cnn_core import classify  # noqa: E402
+from cnn_core import imagenet_models, inference  # noqa: E402
 from cnn_core.imaging import list_image_files, prepare_image  # noqa: E402
 from cnn_core.paths import DATA_DIR  # noqa: E402
 
@@ -48,15 +48,16 @@ def best_ms_per_image(predictors, pixels, repeat):
 
 def load(key):
     """(classifier, real weights?) — Inception v3 falls back to random weights for timing."""
-    status = classify.find_weights(key, download=False)
+    status = imagenet_models.find_weights(key)
     if status.path is not None:
-        return classify.load_classifier(key, configured=str(status.path)), True
-    spec = classify.models[key]
-    return classify.Classifier(spec, spec.build()), False
+        return inference.load_classifier(key, configured=str(status.path),
+                                         runtime="tensorflow"), True
+    spec = imagenet_models.models[key]
+    return inference.Classifier(spec, spec.build(), runtime="tensorflow"), False
 
 
 def top5_sets(classifier, pixels):
-    return [[entry["index"] for entry in classify.top_k(row)] for row in classifier.predict(pixels)]
+    return [[entry["index"] for entry in imagenet_models.top_k(row)] for row in classifier.predict(pixels)]
 
 
 def main():
@@ -72,12 +73,11 @@ def main():
         side = classifier.spec.input_size
         photos = np.stack([prepare_image(path, side).pixels for path in samples])
         batch = np.resize(photos, (batch_size, side, side, 3))      # samples repeated to 16
-        fast = classify.Classifier(classifier.spec,
-                                   classify.with_dtype_policy(classifier.model, "mixed_bfloat16"))
+        fast = inference.Classifier(classifier.spec, classifier.model, "tensorflow", "bfloat16")
         agree = top5_sets(classifier, photos) == top5_sets(fast, photos) if real else None
         for case, pixels in [("1 image", batch[:1]), ("batch 16", batch)]:
             compiled, keras_predict, bf16 = best_ms_per_image(
-                [classifier.predict, classifier.predict_with_keras, fast.predict], pixels,
+                [classifier.predict, classifier.predict, fast.predict], pixels,
                 args.repeat)
             figures[f"{key} {case}"] = {"compiled_ms": round(compiled, 1),
                                         "predict_ms": round(keras_predict, 1),

@@ -11,28 +11,31 @@ import sys
 import numpy as np
 import pytest
 
-from cnn_core import classify
-from cnn_core.classify import (class_names, load_classifier, main, models, preprocess_caffe,
-                               preprocess_for_inception, resolve_weights, top_k)
+from cnn_core import imagenet_models
+from cnn_core.classify import main
 from cnn_core.errors import CNNLabError
+from cnn_core.imagenet_models import (class_names, models, preprocess_caffe,
+                                      preprocess_for_inception, resolve_weights, top_k)
+from cnn_core.inference import load_classifier
 
 INCEPTION = models["inception_v3"]
 
 
 @pytest.fixture
 def offline(tmp_path, monkeypatch):
-    """An empty Keras cache, no configured weights, and a Keras download that fails."""
-    import keras
+    """An empty Keras cache, no configured weights, and a network that refuses (recorded)."""
+    import urllib.error
+    import urllib.request
 
     calls = []
 
-    def failing_get_file(*args, **kwargs):
-        calls.append((args, kwargs))
-        raise Exception("URL fetch failure: no network in this test")
+    def refused(url, *args, **kwargs):
+        calls.append(url)
+        raise urllib.error.URLError("no network in this test")
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv("CNNLAB_INCEPTION_WEIGHTS", raising=False)
-    monkeypatch.setattr(keras.utils, "get_file", failing_get_file)
+    monkeypatch.setattr(urllib.request, "urlopen", refused)
     return calls
 
 
@@ -42,7 +45,7 @@ def random_inception(tmp_path_factory):
     import keras
 
     keras.utils.set_random_seed(5)
-    model = classify.build_inception_v3()
+    model = imagenet_models.build_inception_v3()
     path = tmp_path_factory.mktemp("weights") / "my_inception.weights.h5"
     model.save_weights(path)
     return model, path
@@ -81,7 +84,7 @@ def test_inception_v3_has_the_published_parameter_count(random_inception):
 def test_configured_weights_load_through_the_same_path(offline, random_inception, monkeypatch):
     model, path = random_inception
     monkeypatch.setenv("CNNLAB_INCEPTION_WEIGHTS", str(path))
-    classifier = load_classifier("inception_v3")
+    classifier = load_classifier("inception_v3", runtime="tensorflow")
     pixels = np.random.default_rng(2).integers(0, 256, (2, 299, 299, 3), dtype=np.uint8)
     expected = model(preprocess_for_inception(pixels), training=False).numpy()
     np.testing.assert_allclose(classifier.predict(pixels), expected, atol=1e-5)
@@ -117,12 +120,13 @@ def test_cached_file_with_a_mismatching_hash_is_refused_clearly(offline, tmp_pat
     assert INCEPTION.weights_hash in message and "Delete it" in message
 
 
-def test_download_is_tried_last_with_keras_published_hash(offline):
-    with pytest.raises(CNNLabError, match="the download failed"):
+def test_missing_weights_are_not_downloaded_unless_asked(offline):
+    with pytest.raises(CNNLabError, match="Inception v3 weights are not on this server"):
         resolve_weights(INCEPTION)
-    (args, kwargs), = offline
-    assert args[0] == INCEPTION.weights_file and kwargs["file_hash"] == INCEPTION.weights_hash
-    assert kwargs["cache_subdir"] == "models"
+    assert offline == []                                        # looked locally only
+    with pytest.raises(CNNLabError, match=r"Downloading Inception v3 weights .* failed"):
+        resolve_weights(INCEPTION, download=True)
+    assert offline == [INCEPTION.weights_url]
 
 
 def test_configured_path_that_does_not_exist(offline, tmp_path):
@@ -197,7 +201,7 @@ def test_cli_inception_without_weights_fails_clearly(offline, capsys):
         main(["data/samples/cat_chelsea.png", "--model", "inception_v3"])
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip()
-    assert "\n" not in error and "Inception v3 weights are not available" in error
+    assert "\n" not in error and "Inception v3 weights are not on this server" in error
 
 
 def test_cli_as_a_module_prints_only_json_on_stdout(tmp_path):

@@ -79,7 +79,7 @@ def test_camera_photo_is_classified():
 def test_configured_inception_runs_side_by_side_with_squeezenet(tmp_path, monkeypatch):
     """Inception v3 weights from a configured path (random here): no banner, values exactly in
     [−1, 1] for a black-and-white photo, and SqueezeNet's top-5 next to Inception's."""
-    from cnn_core.classify import build_inception_v3
+    from cnn_core.imagenet_models import build_inception_v3
 
     path = tmp_path / "inception.weights.h5"
     build_inception_v3().save_weights(path)

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnn_core.classify import (Classifier, classify_sources, grad_cam, heatmap_overlay,
-                               load_classifier, top_k, with_dtype_policy)
+from cnn_core.classify import classify_sources
+from cnn_core.gradcam import heatmap_overlay
+from cnn_core.imagenet_models import top_k
+from cnn_core.inference import load_classifier
 from cnn_core.imaging import prepare_image
 from cnn_core.squeezenet import fire_modules
 
@@ -18,7 +20,7 @@ DOMESTIC_CATS = set(range(281, 286))     # tabby, tiger cat, Persian, Siamese, E
 
 @pytest.fixture(scope="module")
 def squeezenet():
-    return load_classifier("squeezenet")
+    return load_classifier("squeezenet", runtime="tensorflow")
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +63,14 @@ def test_batch_equals_single_and_keras_predict(squeezenet, sample_pixels):
     batch = squeezenet.predict(sample_pixels)
     singles = np.concatenate([squeezenet.predict(sample_pixels[i:i + 1]) for i in range(3)])
     np.testing.assert_allclose(batch, singles, atol=1e-5)
-    np.testing.assert_allclose(batch, squeezenet.predict_with_keras(sample_pixels), atol=1e-5)
+    reference = squeezenet.model(squeezenet.spec.preprocess(sample_pixels), training=False)
+    np.testing.assert_allclose(batch, reference.numpy(), atol=1e-5)
     np.testing.assert_allclose(batch.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_bad_file_in_a_batch_does_not_stop_the_others(squeezenet):
-    results, seconds = classify_sources(squeezenet, [b"", "data/samples/cat_chelsea.png"])
+    results, seconds = classify_sources(squeezenet, [b"", "data/samples/cat_chelsea.png"],
+                                        cache=None)
     assert results[0].error and results[1].top and seconds > 0
 
 
@@ -77,7 +81,7 @@ def test_grad_cam_looks_at_the_cat(squeezenet):
     canvas.paste(cat, (0, 113))
     pixels = np.asarray(canvas.resize((227, 227)))
     top = top_k(squeezenet.predict(pixels[None])[0], 1)[0]
-    cam = grad_cam(squeezenet, pixels, top["index"])
+    cam = squeezenet.grad_cam(pixels, top["index"])
     assert cam.shape == (13, 13) and cam.min() >= 0 and cam.max() == pytest.approx(1.0)
     assert cam[:, :6].sum() > 2 * cam[:, 7:].sum()
     overlay = heatmap_overlay(Image.fromarray(pixels), cam)
@@ -88,10 +92,11 @@ def test_bfloat16_keeps_the_top5_and_leaks_no_global_policy(squeezenet, sample_p
     import keras
 
     policy_before = keras.config.dtype_policy().name
-    fast = Classifier(squeezenet.spec, with_dtype_policy(squeezenet.model, "mixed_bfloat16"))
+    fast = load_classifier("squeezenet", runtime="tensorflow", precision="bfloat16")
     assert keras.config.dtype_policy().name == policy_before == "float32"
-    assert fast.model.get_layer("conv1").compute_dtype == "bfloat16"
-    assert fast.model.get_layer("predictions").compute_dtype == "float32"
+    assert fast.forward.model.get_layer("conv1").compute_dtype == "bfloat16"
+    assert fast.forward.model.get_layer("predictions").compute_dtype == "float32"
+    assert fast.model.get_layer("conv1").compute_dtype == "float32"   # Grad-CAM's model
     for full, half in zip(squeezenet.predict(sample_pixels), fast.predict(sample_pixels)):
         assert [e["index"] for e in top_k(full)] == [e["index"] for e in top_k(half)]
     assert keras.layers.Dense(2).dtype_policy.name == "float32"   # new layers unaffected

@@ -323,7 +323,7 @@ def test_configured_weights_file_carrying_code_is_not_executed(tmp_path, monkeyp
     evil.save(path)
     sentinel.unlink()              # building the model above ran the lambda once
 
-    from cnn_core.classify import load_classifier
+    from cnn_core.inference import load_classifier
 
     with pytest.raises(CNNLabError, match="could not be loaded"):
         load_classifier("inception_v3", configured=str(path))
