@@ -7,6 +7,7 @@ import streamlit as st
 
 from cnn_core import transfer
 from cnn_core import transfer_views as views
+from cnn_core.classify_views import top_k_chart
 from cnn_core.errors import CNNLabError
 from cnn_core.gradcam import heatmap_overlay
 from cnn_core.imaging import prepare_image
@@ -178,7 +179,7 @@ def try_ui(model, nonce):
             continue
         top = transfer.ranked(model.predict(image.pixels[None])[0], model.classes, len(model.classes))
         left, right = st.columns([3, 2])
-        left.altair_chart(views.probabilities_chart(top, image.name), width="stretch")
+        left.altair_chart(top_k_chart(top, image.name), width="stretch")
         key = hashlib.sha1(image.pixels.tobytes()).hexdigest()
         chosen = right.selectbox("Grad-CAM for", model.classes, key=f"cam_class_{key}",
                                  index=model.classes.index(top[0]["label"]))
@@ -196,7 +197,7 @@ serving = backbone_choice()
 backbone = shared_backbone(serving.key, serving.weights)
 st.caption(f"Backbone: **{backbone.spec.title}** (frozen), embedding = global average of "
            f"`{backbone.spec.gradcam_layer}` → **{backbone.features} features**. "
-           f"{serving.note.capitalize()}")
+           f"{serving.note[:1].upper() + serving.note[1:]}")
 teaching = state.get("transfer_set")
 if teaching is None or teaching.backbone != backbone.key:
     teaching = state["transfer_set"] = TeachingSet(backbone.key, backbone.input_size)

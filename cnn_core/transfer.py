@@ -67,8 +67,9 @@ def parameter_counts(backbone, classes, settings):
     the preprocessing layer and the head): {"head", "head_trainable", "backbone",
     "preprocessing", "whole"}."""
     report = head_report(backbone.features, len(classes), settings)
-    preprocessing = backbone.preprocessing()
-    preprocessing.build((None, backbone.input_size, backbone.input_size, 3))
+    preprocessing = backbone.preprocessing()         # Dense(3) for Caffe models, built
+    if not preprocessing.built:
+        preprocessing.build((None, backbone.input_size, backbone.input_size, 3))
     counts = {"head": report.total_params, "head_trainable": report.trainable_params,
               "backbone": backbone.conv_base.count_params(),
               "preprocessing": preprocessing.count_params()}
@@ -88,9 +89,10 @@ def restore_classes(teaching, model):
 
 
 def ranked(probabilities, classes, k):
-    """[{"label", "probability"}] of one row, most probable first."""
+    """[{"label", "index", "probability"}] of one row, most probable first."""
     order = np.argsort(probabilities)[::-1][:k]
-    return [{"label": classes[i], "probability": float(probabilities[i])} for i in order]
+    return [{"label": classes[i], "index": int(i), "probability": float(probabilities[i])}
+            for i in order]
 
 
 def format_confusion(classes, confusion):
@@ -150,7 +152,8 @@ def predict_command(args):
             result = {"path": str(path), "error": str(error)}
         else:
             top = ranked(model.predict(pixels[None])[0], model.classes, args.top)
-            result = {"path": str(path), "top": top}
+            result = {"path": str(path), "top": [{"label": e["label"],
+                                                  "probability": e["probability"]} for e in top]}
         if args.json:
             print(json.dumps(result), flush=True)
         elif "error" in result:

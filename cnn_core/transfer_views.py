@@ -1,5 +1,6 @@
 """Charts and tables for the "Teach your own classes" page (Altair/pandas, no Streamlit):
-live learning curves, the confusion matrix, per-class accuracy and a prediction's bars."""
+live learning curves, the confusion matrix and per-class accuracy (a prediction's bars:
+``cnn_core.classify_views.top_k_chart``)."""
 
 
 def curves_chart(history, metric):
@@ -53,17 +54,3 @@ def per_class_table(classes, confusion, per_class_accuracy):
                          "right": [int(confusion[i][i]) for i in range(len(classes))],
                          "accuracy": [f"{a:.0%}" for a in per_class_accuracy]})
 
-
-def probabilities_chart(ranked, title):
-    """Horizontal bars of [{"label", "probability"}], most probable first, with % labels."""
-    import altair as alt
-    import pandas as pd
-
-    data = pd.DataFrame(ranked)
-    base = alt.Chart(data, title=title).encode(
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
-        tooltip=["label", alt.Tooltip("probability:Q", format=".2%")])
-    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("probability:Q",
-                                                                     format=".1%"))
-    return (base.mark_bar() + labels).properties(height=28 * len(ranked))
