@@ -28,7 +28,7 @@ import numpy as np
 
 from cnn_core.calculator import analyze
 from cnn_core.errors import CNNLabError
-from cnn_core.layers import Dense, Dropout
+from cnn_core.layers import Dense, Dropout, Layer
 
 holdout_fraction = 0.2
 min_per_class_for_holdout = 10
@@ -39,9 +39,9 @@ max_folds = 5
 class HeadSettings:
     hidden_units: int = 0          # 0: softmax right on the embedding; else one ReLU layer
     dropout: float = 0.2           # on the embedding (and after the hidden layer)
-    epochs: int = 40
+    epochs: int = 50
     learning_rate: float = 1e-3    # Adam
-    batch_size: int = 32
+    batch_size: int = 16            # as Teachable Machine: small sets still get many steps
     augment_copies: int = 0        # altered copies of each training image (0: none)
     seed: int = 0
 
@@ -60,9 +60,25 @@ class HeadSettings:
             raise CNNLabError("Augmentation makes 0 to 16 copies per image.")
 
 
+class Normalization(Layer):
+    """Keras' ``Normalization`` with a fixed mean and variance (stored in its config, so no
+    weights): (x − mean) / √variance per feature, for the calculator (no parameters)."""
+
+
+def standardization(x):
+    """Per-feature mean and variance of the training embeddings; a variance floor of 1 % of
+    the mean variance keeps features that were (almost) always 0 from blowing up."""
+    mean, variance = x.mean(0), x.var(0)
+    return mean, np.maximum(variance, 0.01 * float(variance.mean()) + 1e-12)
+
+
 def head_layers(classes, settings):
-    """The head as calculator layers: [Dropout] → [Dense(hidden, relu) → Dropout] → softmax."""
-    layers = [Dropout(settings.dropout, name="embedding_dropout")] if settings.dropout else []
+    """The head as calculator layers: standardise → [Dropout] → [Dense(hidden, relu) →
+    Dropout] → softmax. Standardising the embedding makes one learning rate fit every
+    backbone (SqueezeNet's pooled features are far larger than Inception's)."""
+    layers = [Normalization(name="standardize")]
+    if settings.dropout:
+        layers.append(Dropout(settings.dropout, name="embedding_dropout"))
     if settings.hidden_units:
         layers.append(Dense(settings.hidden_units, activation="relu", name="hidden"))
         if settings.dropout:
@@ -76,13 +92,20 @@ def head_report(features, classes, settings):
     return analyze((features,), head_layers(classes, settings))
 
 
-def build_head(features, classes, settings):
-    """keras.Sequential built from ``head_layers``: (batch, features) → (batch, classes)."""
+def build_head(features, classes, settings, mean=None, variance=None):
+    """keras.Sequential built from ``head_layers``: (batch, features) → (batch, classes).
+    ``mean``/``variance``: the standardisation (default: none, 0 and 1)."""
     import keras
 
     keras_layers = []
     for layer in head_layers(classes, settings):
-        if isinstance(layer, Dense):
+        if isinstance(layer, Normalization):
+            mean = np.zeros(features, np.float32) if mean is None else mean
+            variance = np.ones(features, np.float32) if variance is None else variance
+            keras_layers.append(keras.layers.Normalization(
+                mean=np.asarray(mean, np.float32).tolist(),
+                variance=np.asarray(variance, np.float32).tolist(), name=layer.name))
+        elif isinstance(layer, Dense):
             keras_layers.append(keras.layers.Dense(layer.units, activation=layer.activation,
                                                    name=layer.name))
         else:
@@ -140,7 +163,7 @@ def train_head(x, y, classes, settings, validation=None, on_epoch=None):
     import tensorflow as tf
 
     keras.utils.set_random_seed(settings.seed)
-    head = build_head(x.shape[1], classes, settings)
+    head = build_head(x.shape[1], classes, settings, *standardization(x))
     optimizer = keras.optimizers.Adam(settings.learning_rate)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
     variables = head.trainable_variables
