@@ -104,11 +104,14 @@ def format_confusion(classes, confusion):
 
 
 def fit_command(args):
-    from cnn_core.transfer_data import load_class_folders
+    from cnn_core.transfer_data import load_class_folders, read_class_folders
     from cnn_core.transfer_embed import Backbone, backbone_choice
 
     if args.epochs < 1:
         raise CNNLabError("--epochs must be at least 1.")
+    if not str(args.out).endswith(".keras"):
+        raise CNNLabError(f"--out must name a .keras file, not {args.out}.")
+    read_class_folders(args.data_dir)            # the layout, before loading a backbone
     serving = backbone_choice(args.backbone)
     if serving.note:
         print(f"note: {serving.note}", file=sys.stderr)
@@ -142,6 +145,8 @@ def predict_command(args):
     from cnn_core.imaging import prepare_image
     from cnn_core.transfer_model import load_transfer_model
 
+    if args.top < 1:
+        raise CNNLabError(f"--top must be at least 1, not {args.top}.")
     model = load_transfer_model(args.model)
     failed = 0
     for path in expand_paths(args.paths):

@@ -39,7 +39,7 @@ max_export_bytes = 200 * 10**6
 allowed_classes = {
     "Functional", "Model", "Sequential", "InputLayer", "Dense", "Rescaling", "Conv2D",
     "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Concatenate", "Dropout",
-    "Activation", "BatchNormalization",
+    "Activation", "BatchNormalization", "Normalization",
     # serialised objects inside layer configs
     "DTypePolicy", "FloatDTypePolicy", "GlorotUniform", "Zeros", "Ones", "RandomNormal",
     "RandomUniform", "HeNormal", "VarianceScaling", "TruncatedNormal", "Constant",
