@@ -10,6 +10,7 @@ pages = [
     st.Page("app_pages/calculator.py", title="Architecture calculator", icon="🧮"),
     st.Page("app_pages/mnist.py", title="MNIST training", icon="✍️"),
     st.Page("app_pages/classify.py", title="Classify photos", icon="📷"),
+    st.Page("app_pages/transfer.py", title="Teach your own classes", icon=":material/school:"),
 ]
 navigation = st.navigation(pages)
 
