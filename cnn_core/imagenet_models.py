@@ -16,6 +16,7 @@ Interface for other modules:
     find_weights(key, configured) → WeightsStatus(path | None, message) — local only
     serving_model(requested, configured) → Serving(key, weights, note): the one fallback rule
         (page and CLI): the requested model if its weights are local, else bundled SqueezeNet.
+    download_model_weights(key) → DownloadJob (background, shared); weights_download_job(key)
 TensorFlow/Keras is imported inside the build functions only.
 """
 
@@ -225,3 +226,21 @@ def serving_model(requested, configured=None):
     fallback = models[fallback_key]
     return Serving(fallback_key, str(resolve_weights(fallback)),
                    f"using {fallback.title} — {status.message}")
+
+
+def download_model_weights(key):
+    """Start (or join) the download of ``key``'s weights into the Keras cache, on request only:
+    returns the shared DownloadJob at once (see cnn_core.weights_download)."""
+    from cnn_core.weights_download import download_in_background
+
+    spec = model_spec(key)
+    return download_in_background(spec.weights_url, keras_cache_dir() / spec.weights_file,
+                                  spec.weights_hash, spec.title, spec.weights_bytes)
+
+
+def weights_download_job(key):
+    """The download of ``key``'s weights started in this process, if any."""
+    from cnn_core.weights_download import download_job
+
+    spec = model_spec(key)
+    return None if spec.bundled else download_job(keras_cache_dir() / spec.weights_file)

@@ -5,13 +5,18 @@ Interface for other modules:
     download_weights(url, destination, expected_hash, progress=None, title="") → Path
         ``progress(done_bytes, total_bytes | None)`` is called after each block; a failure
         (network, size, hash) raises CNNLabError and leaves no partial file behind.
+    download_in_background(url, destination, expected_hash, title, expected_bytes) → DownloadJob
+        the same on a thread, one per destination per process (sessions share it), so the page
+        stays usable; poll ``job.fraction``, ``job.finished``, ``job.error``.
 Only the standard library is used (urllib), so ``http://127.0.0.1`` test servers work too.
 """
 
 import hashlib
 import os
 import tempfile
+import threading
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnn_core.errors import CNNLabError
@@ -55,3 +60,63 @@ def download_weights(url, destination, expected_hash, progress=None, title="", t
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
+
+
+@dataclass
+class DownloadJob:
+    """A download running on a background thread, shared by every session that asks for it."""
+
+    title: str
+    destination: Path
+    expected_bytes: int = 0           # the size told to the user before they asked
+    done_bytes: int = 0
+    total_bytes: int | None = None
+    error: str = ""
+    finished: bool = False
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def fraction(self):
+        total = self.total_bytes or self.expected_bytes
+        return min(1.0, self.done_bytes / total) if total else 0.0
+
+    @property
+    def succeeded(self):
+        return self.finished and not self.error
+
+
+_jobs = {}                 # destination → DownloadJob, for this process
+_jobs_lock = threading.Lock()
+
+
+def download_in_background(url, destination, expected_hash, title="", expected_bytes=0):
+    """Start (or join) the download of ``url`` to ``destination``; returns its DownloadJob at
+    once. A failed job is replaced by a new attempt; a running or finished one is shared."""
+    destination = Path(destination)
+    with _jobs_lock:
+        job = _jobs.get(destination)
+        if job is not None and not job.error:
+            return job
+        job = _jobs[destination] = DownloadJob(title, destination, expected_bytes)
+
+    def progress(done, total):
+        job.done_bytes, job.total_bytes = done, total
+
+    def run():
+        try:
+            download_weights(url, destination, expected_hash, progress, title)
+        except CNNLabError as error:
+            job.error = str(error)
+        except Exception as error:       # never let a thread die silently
+            job.error = f"Downloading {title or destination.name} failed ({error})."
+        finally:
+            job.finished = True
+
+    job.thread = threading.Thread(target=run, name=f"download {destination.name}", daemon=True)
+    job.thread.start()
+    return job
+
+
+def download_job(destination):
+    """The job for ``destination`` if one was started in this process, else None."""
+    return _jobs.get(Path(destination))
