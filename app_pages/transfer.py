@@ -1,5 +1,5 @@
-"""Teach your own classes: photos per class → frozen backbone embeddings → a small head trained
-live → validation results → try it → one exported .keras. Logic lives in cnn_core.transfer*."""
+"""Teach your own classes: photos per class → frozen backbone embeddings → a small head
+trained live → validation results → try it → one .keras file. Logic: cnn_core.transfer*."""
 
 import hashlib
 
@@ -7,7 +7,6 @@ import streamlit as st
 
 from cnn_core import transfer
 from cnn_core import transfer_views as views
-from cnn_core.classify_views import top_k_chart
 from cnn_core.errors import CNNLabError
 from cnn_core.gradcam import heatmap_overlay
 from cnn_core.imaging import prepare_image
@@ -26,13 +25,13 @@ def shared_backbone(key, weights):
 
 
 def report(problems):
-    """Keep messages for the next run (adding images ends with a rerun that clears uploads)."""
+    """Messages shown on the next run (adding photos ends with a rerun that empties uploaders)."""
     state["transfer_messages"] = state.get("transfer_messages", []) + list(problems)
 
 
 def add_images(name, sources):
     report(teaching.add_images(name, sources, backbone.embed))
-    state["transfer_nonce"] = state.get("transfer_nonce", 0) + 1       # empty the uploaders
+    state["transfer_nonce"] = nonce + 1
     st.rerun()
 
 
@@ -43,8 +42,8 @@ def settings_ui():
                                   help="0: the softmax reads the embedding directly")
         epochs = st.slider("Epochs", 5, 200, HeadSettings.epochs)
         rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3)
-        augment = st.toggle("Augment (flips, crops, rotations, colour)", help=f"also train on "
-                            f"{transfer.augment_copies} altered copies of every training photo")
+        augment = st.toggle("Augment (flips, crops, rotations, colour)", help="also train on "
+                            f"{transfer.augment_copies} altered copies of each training photo")
     return HeadSettings(hidden_units=hidden, epochs=epochs, learning_rate=rate,
                         augment_copies=transfer.augment_copies if augment else 0)
 
@@ -67,7 +66,7 @@ def import_ui():
     st.rerun()
 
 
-def class_ui(name, examples, nonce):
+def class_ui(name, examples):
     with st.container(border=True):
         top = st.columns([5, 1])
         top[0].markdown(f"**{name}** · {len(examples)} of {max_images_per_class} images")
@@ -78,41 +77,39 @@ def class_ui(name, examples, nonce):
         if files:
             add_images(name, files)
         if examples:
-            st.image([e.thumbnail for e in examples], width=72, caption=[e.name[:14] for e in examples])
-            gone = st.multiselect("Remove images", [e.digest for e in examples], key=f"rm_{name}",
-                                  format_func=lambda d: next(e.name for e in examples if e.digest == d))
-            for digest in gone:
+            st.image([e.thumbnail for e in examples], width=72,
+                     caption=[e.name[:12] for e in examples])
+            names = {e.digest: e.name for e in examples}
+            for digest in st.multiselect("Remove images", names, format_func=names.get,
+                                         key=f"rm_{name}"):
                 teaching.remove_image(name, digest)
-            if gone:
-                st.rerun()
 
 
-def collect_ui(nonce):
+def collect_ui():
     with st.form("new_class", clear_on_submit=True, border=False):
-        left, right = st.columns([4, 1], vertical_alignment="bottom")
+        left, right = st.columns([5, 1], vertical_alignment="bottom")
         name = left.text_input(f"New class (2 to {max_classes})", placeholder="e.g. mug")
         if right.form_submit_button("Add class", icon=":material/add:"):
             try:
                 teaching.add_class(name)
             except CNNLabError as error:
                 st.error(str(error))
-    with st.expander(f"Load a folder on the server (one subfolder per class, under {folders_root()})"):
+    with st.expander(f"Or load a server folder (one subfolder per class) under {folders_root()}"):
         path = st.text_input("Folder")
         if st.button("Load folder", icon=":material/folder_open:") and path:
             try:
-                loaded, problems = load_class_folders(server_folder(path, folders_root()),
-                                                      backbone.key, backbone.input_size, backbone.embed)
-                state["transfer_set"] = loaded
+                state["transfer_set"], problems = load_class_folders(
+                    server_folder(path, folders_root()), backbone.key, backbone.input_size,
+                    backbone.embed)
                 report(problems)
                 st.rerun()
             except CNNLabError as error:
                 st.error(str(error))
     for name, examples in list(teaching.classes.items()):
-        class_ui(name, examples, nonce)
+        class_ui(name, examples)
     if teaching.classes and st.toggle("Add photos from the camera", key="transfer_camera"):
         target = st.selectbox("Add the shot to", teaching.class_names)
-        shot = st.camera_input("Take a photo", key=f"cam_{nonce}")
-        if shot:
+        if shot := st.camera_input("Take a photo", key=f"cam_{nonce}"):
             add_images(target, [shot])
 
 
@@ -120,83 +117,80 @@ def train_ui(settings):
     try:
         teaching.check_trainable()
     except CNNLabError as error:
-        st.info(str(error), icon=":material/info:")
-        return
+        return st.info(str(error), icon=":material/info:")
     if not st.button("Train", type="primary", icon=":material/play_arrow:"):
         return
-    progress, charts = st.progress(0.0, "Training…"), st.columns(2)
-    live = [charts[0].empty(), charts[1].empty()]
+    progress, history = st.progress(0.0, "Training…"), []
+    live = [column.empty() for column in st.columns(2)]
 
     def on_progress(row):
         history.append(row)
         if row["epoch"] % 10 == 0 or row["epoch"] == settings.epochs:
-            progress.progress(row["epoch"] / settings.epochs, f"Fold {row['fold']}: epoch {row['epoch']}")
+            progress.progress(row["epoch"] / settings.epochs,
+                              f"Fold {row['fold']}: epoch {row['epoch']}")
             for place, metric in zip(live, ("loss", "accuracy")):
                 place.altair_chart(views.curves_chart(history, metric), width="stretch")
 
-    history = []
-    with st.spinner("Embedding augmented copies…" if settings.augment_copies else "Training…"):
+    with st.spinner("Training (altered copies are embedded first)…"):
         fit, model = transfer.teach(teaching, backbone, settings, on_progress)
     state["transfer_result"] = {"fit": fit, "model": model, "examples": teaching.arrays()[2],
                                 "settings": settings}
     st.rerun()
 
 
-def results_ui(result):
-    fit, examples = result["fit"], result["examples"]
+def results_ui(fit, examples, settings):
     st.subheader("Results")
     st.caption(f"Validation: {fit.plan.describe()}.")
-    counts = transfer.parameter_counts(backbone, fit.classes, result["settings"])
-    m = st.columns(4)
-    m[0].metric("Validation accuracy", f"{fit.val_accuracy:.1%}", help=f"on {fit.val_images} images")
-    m[1].metric("Trained on", f"{fit.train_images} images")
-    m[2].metric("Training time", f"{fit.seconds:.1f} s", help="all folds, not the embeddings")
-    m[3].metric("Parameters", f"{counts['whole']:,}", help=f"head {counts['head']:,} (calculator, "
-                f"all trainable) + frozen backbone {counts['backbone']:,} + preprocessing "
-                f"{counts['preprocessing']}")
+    counts = transfer.parameter_counts(backbone, fit.classes, settings)
+    for column, (label, value, note) in zip(st.columns(4), views.summary_metrics(fit, counts)):
+        column.metric(label, value, help=note)
     left, right = st.columns(2)
-    left.altair_chart(views.curves_chart(fit.history, "loss"), width="stretch")
-    right.altair_chart(views.curves_chart(fit.history, "accuracy"), width="stretch")
+    for column, metric in zip((left, right), ("loss", "accuracy")):
+        column.markdown(f"**{metric.capitalize()}** per epoch (one line per fold)")
+        column.altair_chart(views.curves_chart(fit.history, metric), width="stretch")
     left.altair_chart(views.confusion_chart(fit.classes, fit.confusion), width="stretch")
     right.dataframe(views.per_class_table(fit.classes, fit.confusion, fit.per_class_accuracy),
                     hide_index=True)
-    wrong = fit.misclassified()
-    right.caption("Misclassified: none." if not len(wrong) else "Misclassified (true → predicted):")
-    if len(wrong):
-        right.image([examples[i].thumbnail for i in wrong], width=72,
-                    caption=[f"{fit.classes[fit.labels[i]]} → {fit.classes[fit.predicted[i]]}" for i in wrong])
+    wrong, captions = views.misclassified_captions(fit)
+    right.caption("Misclassified (true → predicted):" if captions else "Misclassified: none.")
+    if captions:
+        right.image([examples[i].thumbnail for i in wrong], width=72, caption=captions)
 
 
-def try_ui(model, nonce):
+def try_ui(model):
     st.subheader("Try it")
     files = st.file_uploader("New photos", accept_multiple_files=True, key="transfer_try")
-    shot = st.camera_input("Or take one", key=f"try_cam_{nonce}") if st.toggle("Camera", key="try_camera") else None
+    camera = st.toggle("Camera", key="try_camera")
+    shot = st.camera_input("Take one", key="try_shot") if camera else None
     for source in [*files, *([shot] if shot else [])]:
         try:
             image = prepare_image(source, model.spec.input_size)
         except CNNLabError as error:
             st.error(str(error))
             continue
-        top = transfer.ranked(model.predict(image.pixels[None])[0], model.classes, len(model.classes))
+        top = transfer.ranked(model.predict(image.pixels[None])[0], model.classes, 10)
         left, right = st.columns([3, 2])
-        left.altair_chart(top_k_chart(top, image.name), width="stretch")
-        key = hashlib.sha1(image.pixels.tobytes()).hexdigest()
-        chosen = right.selectbox("Grad-CAM for", model.classes, key=f"cam_class_{key}",
-                                 index=model.classes.index(top[0]["label"]))
+        left.altair_chart(views.prediction_chart(top, image.name), width="stretch")
+        chosen = right.selectbox("Grad-CAM for", model.classes, index=top[0]["index"],
+                                 key=f"cam_{hashlib.sha1(image.pixels.tobytes()).hexdigest()}")
         cam = model.grad_cam(image.pixels, model.classes.index(chosen))
-        right.image(heatmap_overlay(image.resized, cam), caption=f"Where it saw “{chosen}”", width=240)
+        right.image(heatmap_overlay(image.resized, cam), caption=f"Where it saw “{chosen}”",
+                    width=240)
     st.download_button("Download the model (.keras)", model.to_bytes, "my_classes.keras",
-                       icon=":material/download:", help="One file: preprocessing, backbone and head; "
-                       "keras.models.load_model(path, safe_mode=True) reads it.")
+                       icon=":material/download:", help="One file: preprocessing, backbone and "
+                       "head; keras.models.load_model(path, safe_mode=True) reads it; it takes "
+                       "RGB 0–255.")
 
 
 st.title(":material/school: Teach your own classes")
 st.write("Transfer learning: a network pretrained on ImageNet stays frozen and turns each photo "
-         "into an embedding; a small new classifier (the head) learns your classes from them.")
+         "into an embedding; a small new classifier (the head) learns your classes from them. "
+         f"Up to {max_classes} classes and {max_images_per_class} photos per class; only "
+         "thumbnails and embeddings are kept.")
 serving = backbone_choice()
 backbone = shared_backbone(serving.key, serving.weights)
-st.caption(f"Backbone: **{backbone.spec.title}** (frozen), embedding = global average of "
-           f"`{backbone.spec.gradcam_layer}` → **{backbone.features} features**. "
+st.caption(f"Backbone: **{backbone.spec.title}** (frozen); embedding = global average of "
+           f"`{backbone.spec.gradcam_layer}` = **{backbone.features} features**. "
            f"{serving.note[:1].upper() + serving.note[1:]}")
 teaching = state.get("transfer_set")
 if teaching is None or teaching.backbone != backbone.key:
@@ -206,10 +200,9 @@ settings = settings_ui()
 import_ui()
 for message in state.pop("transfer_messages", []):
     st.warning(message, icon=":material/warning:")
-collect_ui(nonce)
+collect_ui()
 train_ui(settings)
-result = state.get("transfer_result")
-if result and result["fit"] is not None:
-    results_ui(result)
+if (result := state.get("transfer_result")) and result["fit"] is not None:
+    results_ui(result["fit"], result["examples"], result["settings"])
 if result:
-    try_ui(result["model"], nonce)
+    try_ui(result["model"])

@@ -1,5 +1,5 @@
-"""Your classifier as one Keras model: preprocessing → frozen backbone → pooled features → head,
-saved as one ``.keras`` file that plain Keras loads in safe mode, and read back safely.
+"""Your classifier as one Keras model: preprocessing → frozen backbone → pooled features →
+head, saved as one ``.keras`` file that plain Keras loads in safe mode, and read back safely.
 
     TransferModel(backbone_key, classes, preprocessing, conv_base, head)
         .model        keras.Model: RGB pixels 0–255, float32 (n, s, s, 3) → (n, classes)

@@ -1,6 +1,5 @@
 """Charts and tables for the "Teach your own classes" page (Altair/pandas, no Streamlit):
-live learning curves, the confusion matrix and per-class accuracy (a prediction's bars:
-``cnn_core.classify_views.top_k_chart``)."""
+live learning curves, the confusion matrix, per-class accuracy and a prediction's bars."""
 
 
 def curves_chart(history, metric):
@@ -17,14 +16,14 @@ def curves_chart(history, metric):
                              "fold": fold})
     data = pd.DataFrame(rows, columns=["epoch", metric, "split", "fold"])
     scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
-    return alt.Chart(data, title=metric).mark_line().encode(
+    return alt.Chart(data).mark_line().encode(
         x=alt.X("epoch:Q"),
         y=alt.Y(f"{metric}:Q", scale=scale),
         color=alt.Color("split:N", legend=alt.Legend(orient="bottom")),
         strokeDash=alt.StrokeDash("split:N", legend=None),
         detail="fold:N",
         tooltip=["fold", "split", "epoch", alt.Tooltip(f"{metric}:Q", format=".3f")],
-    ).properties(height=220)
+    ).properties(height=200)
 
 
 def confusion_chart(classes, confusion):
@@ -43,7 +42,7 @@ def confusion_chart(classes, confusion):
         text="images:Q",
         color=alt.condition(alt.datum.images > max(1, int(max(map(max, confusion)))) / 2,
                             alt.value("white"), alt.value("black")))
-    return (cells + text).properties(height=max(120, 40 * len(classes)))
+    return (cells + text).properties(height=alt.Step(40))   # a fixed height squashes bands
 
 
 def per_class_table(classes, confusion, per_class_accuracy):
@@ -54,3 +53,34 @@ def per_class_table(classes, confusion, per_class_accuracy):
                          "right": [int(confusion[i][i]) for i in range(len(classes))],
                          "accuracy": [f"{a:.0%}" for a in per_class_accuracy]})
 
+
+
+def prediction_chart(ranked, title):
+    """The Classify page's bars (``classify_views.top_k_chart``) for your classes, one 28-px
+    step per class (a fixed height squashes the bars when there are only 2 or 3)."""
+    import altair as alt
+
+    from cnn_core.classify_views import top_k_chart
+
+    return top_k_chart(ranked, title).properties(height=alt.Step(28))
+
+
+def summary_metrics(fit, counts):
+    """(label, value, help) for the results' metrics: ``fit`` a HeadFit, ``counts`` from
+    ``cnn_core.transfer.parameter_counts``."""
+    return [
+        ("Validation accuracy", f"{fit.val_accuracy:.1%}", f"on {fit.val_images} images"),
+        ("Trained on", f"{fit.train_images} images", "the photos the kept head learned from"),
+        ("Training time", f"{fit.seconds:.1f} s",
+         "all folds; the embeddings are computed as photos arrive"),
+        ("Parameters", f"{counts['whole']:,}",
+         f"head {counts['head']:,} (calculator; trainable) + frozen backbone "
+         f"{counts['backbone']:,} + preprocessing {counts['preprocessing']}"),
+    ]
+
+
+def misclassified_captions(fit):
+    """Indices of the misclassified images and "true → predicted" for each."""
+    wrong = fit.misclassified()
+    return wrong, [f"{fit.classes[fit.labels[i]]} → {fit.classes[fit.predicted[i]]}"
+                   for i in wrong]
