@@ -23,7 +23,7 @@ def curves_chart(history, metric):
         strokeDash=alt.StrokeDash("split:N", legend=None),
         detail="fold:N",
         tooltip=["fold", "split", "epoch", alt.Tooltip(f"{metric}:Q", format=".3f")],
-    ).properties(height=200)
+    )          # no fixed height: with a legend, Streamlit squashes the plot to fit it
 
 
 def confusion_chart(classes, confusion):
