@@ -24,7 +24,8 @@ def configured_weights(key):
 
 @st.cache_resource(show_spinner="Loading and compiling the model (once per server)…")
 def shared_classifier(key, weights, precision):
-    classifier = inference.load_classifier(key, configured=weights, precision=precision)
+    classifier = inference.load_classifier(key, configured=weights, precision=precision,
+                                           runtime=inference.server_runtime())
     classifier.warm_up()
     return classifier
 
@@ -95,7 +96,7 @@ except CNNLabError as error:
 with st.sidebar:
     st.caption(f":material/memory: **In use: {models[serving.key].title}**"
                f"{' (fallback: ' + models[model_key].title + ' weights missing)' if serving.note else ''}"
-               f", OpenVINO {precision}, shared by every session.")
+               f", {classifier.runtime} {precision}, shared by every session.")
     if not bf16_ok:
         st.caption(f"bfloat16 is not offered: {bf16_why}.")
 

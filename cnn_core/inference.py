@@ -17,6 +17,7 @@ Interface for other modules:
         Works for any single-input, single-output Keras model (a classifier, or a backbone cut
         at its pooled features).
     bfloat16_support() → (bool, reason in words)
+    server_runtime() → "openvino", or ``CNNLAB_RUNTIME`` (the load benchmark compares both)
     load_classifier(key, configured=None, runtime="openvino", precision="float32",
                     download=False, progress=None) → Classifier
         ``classifier.predict(uint8 (n, s, s, 3)) → float32 (n, 1000)``; ``.model`` is the
@@ -25,6 +26,7 @@ Interface for other modules:
 """
 
 import functools
+import os
 import queue
 import threading
 import warnings
@@ -56,6 +58,13 @@ def bfloat16_support():
         return True, "this CPU computes bfloat16 natively (AVX512-BF16 or AMX)"
     return False, ("this CPU has no native bfloat16 (AVX512-BF16 or AMX), so it would be "
                    f"emulated and slower; it offers {', '.join(capabilities)}")
+
+
+def server_runtime():
+    """The runtime a server process uses: ``CNNLAB_RUNTIME`` (openvino by default)."""
+    runtime = os.environ.get("CNNLAB_RUNTIME", "openvino")
+    check_choice(runtime, "float32")
+    return runtime
 
 
 def check_choice(runtime, precision, hint="throughput"):
