@@ -13,6 +13,7 @@ from cnn_core.imaging import prepare_image
 from cnn_core.transfer_data import (TeachingSet, folders_root, load_class_folders, max_classes,
                                     max_images_per_class, server_folder)
 from cnn_core.transfer_embed import Backbone, backbone_choice
+from cnn_core.transfer_finetune import fine_tune
 from cnn_core.transfer_head import HeadSettings
 from cnn_core.transfer_model import load_transfer_model
 
@@ -33,6 +34,12 @@ def add_images(name, sources):
     report(teaching.add_images(name, sources, backbone.embed))
     state["transfer_nonce"] = nonce + 1
     st.rerun()
+
+
+def remove_picked(name):
+    for digest in state[f"rm_{name}"]:
+        teaching.remove_image(name, digest)
+    state[f"rm_{name}"] = []
 
 
 def settings_ui():
@@ -80,9 +87,8 @@ def class_ui(name, examples):
             st.image([e.thumbnail for e in examples], width=72,
                      caption=[e.name[:12] for e in examples])
             names = {e.digest: e.name for e in examples}
-            for digest in st.multiselect("Remove images", names, format_func=names.get,
-                                         key=f"rm_{name}"):
-                teaching.remove_image(name, digest)
+            st.multiselect("Remove an image", names, format_func=names.get, key=f"rm_{name}",
+                           on_change=remove_picked, args=(name,))
 
 
 def collect_ui():
@@ -157,6 +163,23 @@ def results_ui(fit, examples, settings):
         right.image([examples[i].thumbnail for i in wrong], width=72, caption=captions)
 
 
+def fine_tune_ui(result):
+    with st.expander("Fine-tune the backbone's top block (optional, Géron's second step)"):
+        st.caption("A copy of the backbone for you: its top block unfrozen, 3 epochs at learning "
+                   "rate 1e-5 on the training photos; the same held-out photos before and after.")
+        if st.button("Fine-tune", icon=":material/tune:"):
+            try:
+                with st.spinner("Fine-tuning (about a minute)…"):
+                    result["tuned"] = fine_tune(result["model"], result["examples"], result["fit"])
+            except CNNLabError as error:
+                st.error(str(error))
+        if tuned := result.get("tuned"):
+            before, after = st.columns(2)
+            before.metric("Validation accuracy, head only", f"{tuned.before:.1%}")
+            after.metric("After fine-tuning", f"{tuned.after:.1%}",
+                         help=f"{tuned.trainable_params:,} parameters trained, {tuned.seconds:.0f} s")
+
+
 def try_ui(model):
     st.subheader("Try it")
     files = st.file_uploader("New photos", accept_multiple_files=True, key="transfer_try")
@@ -204,5 +227,6 @@ collect_ui()
 train_ui(settings)
 if (result := state.get("transfer_result")) and result["fit"] is not None:
     results_ui(result["fit"], result["examples"], result["settings"])
+    fine_tune_ui(result)
 if result:
-    try_ui(result["model"])
+    try_ui(result["tuned"].model if result.get("tuned") else result["model"])

@@ -3,7 +3,7 @@ head → one exported model. The page and this command line are two front ends o
 
     python -m cnn_core.transfer fit DATA_DIR --out model.keras
                                     [--backbone auto|squeezenet|inception_v3] [--augment]
-                                    [--epochs N] [--hidden N] [--json]
+                                    [--epochs N] [--hidden N] [--fine-tune EPOCHS] [--json]
     python -m cnn_core.transfer predict model.keras PATH... [--top N] [--json]
 
 DATA_DIR holds one subfolder per class (Keras' ``image_dataset_from_directory`` layout).
@@ -15,7 +15,8 @@ not classified), 2 usage error, unusable data or missing weights.
 
 The pieces: ``transfer_data`` (classes and images), ``transfer_embed`` (backbone, cached
 embeddings), ``transfer_augment`` (altered copies), ``transfer_head`` (head, validation),
-``transfer_model`` (the whole model, export and safe import).
+``transfer_model`` (the whole model, export and safe import), ``transfer_finetune`` (Géron's
+second step: the backbone's top block unfrozen).
 """
 
 import argparse
@@ -123,11 +124,20 @@ def fit_command(args):
     settings = HeadSettings(epochs=args.epochs, hidden_units=args.hidden,
                             augment_copies=augment_copies if args.augment else 0)
     fit, model = teach(teaching, backbone, settings)
+    tuned = None
+    if args.fine_tune:
+        from cnn_core.transfer_finetune import FineTuneSettings, fine_tune
+
+        tuned = fine_tune(model, teaching.arrays()[2], fit, FineTuneSettings(args.fine_tune))
+        model = tuned.model
     model.save(args.out)
     summary = {"classes": fit.classes, "val_accuracy": fit.val_accuracy,
                "confusion": fit.confusion.tolist(), "backbone": backbone.key,
                "train_images": fit.train_images, "val_images": fit.val_images,
                "validation": fit.plan.describe(), "skipped": skipped, "out": str(args.out)}
+    if tuned:
+        summary["fine_tuned"] = {"before": tuned.before, "after": tuned.after,
+                                 "epochs": args.fine_tune, "seconds": tuned.seconds}
     if args.json:
         print(json.dumps(summary))
     else:
@@ -136,6 +146,9 @@ def fit_command(args):
         print(f"validation accuracy {fit.val_accuracy:.1%} on {fit.val_images} images; "
               f"the saved head trained on {fit.train_images} images in {fit.seconds:.1f} s")
         print(format_confusion(fit.classes, fit.confusion))
+        if tuned:
+            print(f"fine-tuned the top block for {args.fine_tune} epochs: validation accuracy "
+                  f"{tuned.before:.1%} → {tuned.after:.1%} ({tuned.seconds:.0f} s)")
         print(f"saved {args.out}")
     return 1 if skipped else 0
 
@@ -183,6 +196,8 @@ def main(argv=None):
                      help=f"also train on {augment_copies} altered copies of each image")
     fit.add_argument("--epochs", type=int, default=HeadSettings.epochs)
     fit.add_argument("--hidden", type=int, default=0, help="hidden units (0: none)")
+    fit.add_argument("--fine-tune", type=int, default=0, metavar="EPOCHS",
+                     help="then unfreeze the backbone's top block for EPOCHS epochs (lr 1e-5)")
     fit.add_argument("--json", action="store_true", help="one JSON object")
     predict = commands.add_parser("predict", help="classify photos with an exported model")
     predict.add_argument("model", help="a .keras file written by fit (or the page)")

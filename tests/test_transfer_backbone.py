@@ -189,3 +189,27 @@ def test_command_line_usage_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["predict", str(REPO_ROOT / "README.md"), "x.png"])
     assert exit_info.value.code == 2 and "not a .keras file" in capsys.readouterr().err
+
+
+def test_fine_tuning_trains_a_copy_of_the_top_block(taught, squeezenet):
+    from cnn_core.transfer_finetune import FineTuneSettings, fine_tune
+
+    teaching, fit, model = taught
+    shared = [w.copy() for w in squeezenet.conv_base.get_weights()]
+    tuned = fine_tune(model, teaching.arrays()[2], fit, FineTuneSettings(epochs=1))
+    trainable = {layer.name for layer in tuned.model.conv_base.layers if layer.trainable}
+    assert trainable == {"fire9_squeeze1x1", "fire9_expand1x1", "fire9_expand3x3",
+                         "fire9_concat"}
+    # fire9: 512·64+64 + 64·256+256 + 9·64·256+256, plus the head's 512·3+3
+    assert tuned.trainable_params == 32_832 + 16_640 + 147_712 + 1_539
+    assert all(np.array_equal(a, b) for a, b in zip(shared, squeezenet.conv_base.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in
+                   zip(shared, tuned.model.conv_base.get_weights()))
+    assert tuned.before == pytest.approx(fit.val_accuracy, abs=1 / fit.val_images)
+    assert len(tuned.history) == 1 and tuned.after == tuned.history[-1]["val_accuracy"]
+    small = restore_classes(teaching, model)
+    for name in small.classes:
+        small.classes[name] = small.classes[name][:4]
+    few_fit, few_model = teach(small, squeezenet, HeadSettings(epochs=5))
+    with pytest.raises(CNNLabError, match="held-out validation set"):
+        fine_tune(few_model, small.arrays()[2], few_fit)

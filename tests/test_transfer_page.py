@@ -60,8 +60,12 @@ def trained():
         "shopping.jpg: is not an image file this app can read (JPEG, PNG, GIF, BMP, TIFF or "
         "WebP)."]
     assert "'coffee' has no images" in app.info[0].value
-    uploader(app, "Photos of coffee").set_value(photos("coffee", 5, 2))
+    uploader(app, "Photos of coffee").set_value(photos("coffee", 6, 2))
     app.run()
+    removal = [m for m in app.multiselect if m.label == "Remove an image"][1]
+    removal.set_value([removal.options[0]])
+    app.run()
+    assert not app.exception
     assert [m.value for m in app.markdown if "of 60 images" in m.value] == [
         "**cat** · 5 of 60 images", "**coffee** · 5 of 60 images"]
     [b for b in app.button if b.label == "Train"][0].click()
@@ -90,6 +94,13 @@ def test_a_new_photo_gets_probabilities_and_a_grad_cam(trained):
     trained.selectbox[0].set_value("cat")
     trained.run()
     assert not trained.exception and trained.selectbox[0].value == "cat"
+
+
+def test_fine_tuning_with_cross_validation_is_refused_clearly(trained):
+    [b for b in trained.button if b.label == "Fine-tune"][0].click()
+    trained.run()
+    assert not trained.exception
+    assert any("needs a held-out validation set" in e.value for e in trained.error)
 
 
 def test_import_restores_classes_and_refuses_a_corrupt_file(trained):
