@@ -63,7 +63,9 @@ def trained():
     uploader(app, "Photos of coffee").set_value(photos("coffee", 6, 2))
     app.run()
     removal = [m for m in app.multiselect if m.label == "Remove an image"][1]
-    removal.set_value([removal.options[0]])
+    first = app.session_state["transfer_set"].classes["coffee"][0]
+    assert removal.options[0] == first.name == "coffee0.png"
+    removal.set_value([first.digest])                        # picking an image removes it
     app.run()
     assert not app.exception
     assert [m.value for m in app.markdown if "of 60 images" in m.value] == [
