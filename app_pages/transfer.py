@@ -26,14 +26,14 @@ def shared_backbone(key, weights):
 
 
 def report(problems):
-    """Messages shown on the next run (adding photos ends with a rerun that empties uploaders)."""
+    """Messages shown after the rerun (which empties the uploaders and the camera)."""
     state["transfer_messages"] = state.get("transfer_messages", []) + list(problems)
+    state["transfer_nonce"] = nonce + 1
+    st.rerun()
 
 
 def add_images(name, sources):
     report(teaching.add_images(name, sources, backbone.embed))
-    state["transfer_nonce"] = nonce + 1
-    st.rerun()
 
 
 def remove_picked(name):
@@ -70,7 +70,6 @@ def import_ui():
     state["transfer_result"] = {"model": model, "fit": None}
     report([f"{upload.name}: classes {', '.join(model.classes)} restored; add photos and train "
             "again, or try the imported model below."])
-    st.rerun()
 
 
 def class_ui(name, examples):
@@ -108,7 +107,6 @@ def collect_ui():
                     server_folder(path, folders_root()), backbone.key, backbone.input_size,
                     backbone.embed)
                 report(problems)
-                st.rerun()
             except CNNLabError as error:
                 st.error(str(error))
     for name, examples in list(teaching.classes.items()):
@@ -167,12 +165,12 @@ def fine_tune_ui(result):
     with st.expander("Fine-tune the backbone's top block (optional, Géron's second step)"):
         st.caption("A copy of the backbone for you: its top block unfrozen, 3 epochs at learning "
                    "rate 1e-5 on the training photos; the same held-out photos before and after.")
-        if st.button("Fine-tune", icon=":material/tune:"):
-            try:
+        try:
+            if st.button("Fine-tune", icon=":material/tune:"):
                 with st.spinner("Fine-tuning (about a minute)…"):
                     result["tuned"] = fine_tune(result["model"], result["examples"], result["fit"])
-            except CNNLabError as error:
-                st.error(str(error))
+        except CNNLabError as error:
+            st.error(str(error))
         if tuned := result.get("tuned"):
             before, after = st.columns(2)
             before.metric("Validation accuracy, head only", f"{tuned.before:.1%}")
