@@ -84,7 +84,7 @@ def class_ui(name, examples):
             add_images(name, files)
         if examples:
             st.image([e.thumbnail for e in examples], width=72,
-                     caption=[e.name[:12] for e in examples])
+                     caption=[e.name[:10] for e in examples])
             names = {e.digest: e.name for e in examples}
             st.multiselect("Remove an image", names, format_func=names.get, key=f"rm_{name}",
                            on_change=remove_picked, args=(name,))
