@@ -36,21 +36,16 @@ def shared_grad_cam(key, weights, precision, digest, class_index, _pixels):
     return shared_classifier(key, weights, precision).grad_cam(_pixels, class_index)
 
 
-def ready(key):
-    return imagenet_models.find_weights(key, configured_weights(key)).path is not None
-
-
-def size_mb(key):
-    return f"{models[key].weights_bytes / 1e6:,.0f} MB"
-
-
 def download_ui(key, where):
     """A button that downloads ``key``'s weights (size stated first), then its progress."""
-    job = imagenet_models.weights_download_job(key)
+    job, size_mb = imagenet_models.weights_download_job(key), models[key].weights_bytes / 1e6
+    if job is not None and job.succeeded:
+        where.success(f"{job.title} weights downloaded and verified.", icon=":material/check:")
+        return
     if job is None or job.error:
         if job is not None:
             where.error(job.error)
-        if where.button(f"Download {models[key].title} weights ({size_mb(key)})",
+        if where.button(f"Download {models[key].title} weights ({size_mb:,.0f} MB)",
                         key=f"download_{key}", icon=":material/download:"):
             imagenet_models.download_model_weights(key)
             st.rerun()
@@ -60,9 +55,8 @@ def download_ui(key, where):
     def progress_ui():
         if job.finished:
             st.rerun()                                    # weights are here: whole page anew
-        st.progress(job.fraction, text=f"Downloading {job.title}: "
-                                       f"{job.done_bytes / 1e6:,.1f} of {size_mb(key)} "
-                                       "(the page stays usable meanwhile)")
+        st.progress(job.fraction, text=f"Downloading {job.title}: {job.done_bytes / 1e6:,.1f} "
+                                       f"of {size_mb:,.0f} MB (the page stays usable meanwhile)")
     with where:
         progress_ui()
 
@@ -93,12 +87,11 @@ try:
 except CNNLabError as error:
     st.error(str(error))
     st.stop()
+fallback = f" (fallback: {models[model_key].title} weights missing)" if serving.note else ""
 with st.sidebar:
-    st.caption(f":material/memory: **In use: {models[serving.key].title}**"
-               f"{' (fallback: ' + models[model_key].title + ' weights missing)' if serving.note else ''}"
-               f", {classifier.runtime} {precision}, shared by every session.")
-    if not bf16_ok:
-        st.caption(f"bfloat16 is not offered: {bf16_why}.")
+    st.caption(f":material/memory: **In use: {models[serving.key].title}**{fallback}, "
+               f"{inference.runtime_titles[classifier.runtime]} {precision}, shared by every "
+               "session." + ("" if bf16_ok else f" bfloat16 is not offered: {bf16_why}."))
 
 folder = st.toggle("Upload a whole folder")
 uploads = st.file_uploader("Photos", accept_multiple_files="directory" if folder else True)
@@ -108,71 +101,55 @@ if not sources:
     st.info("No upload yet: classifying the bundled sample photos (credits in data/samples).",
             icon=":material/photo_library:")
     sources = list_image_files(DATA_DIR / "samples")
-names = [getattr(source, "name", None) for source in sources]
-results, seconds = classify.classify_sources(classifier, sources, names=names)
-good = [(source, result) for source, result in zip(sources, results) if result.top]
-for result in results:
-    if result.error:
-        st.error(result.error)
-computed = sum(not result.cached for _, result in good)
-if good:
-    st.caption(f":material/speed: {len(good):,} photo(s): " + (
-        f"{computed:,} through the network, {1000 * seconds / computed:,.0f} ms per image; "
-        if computed else "") + f"{len(good) - computed:,} already classified (same bytes, "
-        "shared cache).")
 
 
 @st.fragment
-def results_ui(good):
-    """Top-5 of every photo first, then the heatmaps; toggles here rerun only this part."""
+def results_ui(sources):
+    """Top-5 of every photo first, then the heatmaps. Toggles here rerun only this part, and
+    the shared cache answers for photos already classified: no forward pass. Only the sources
+    (uploads, paths) are kept for the fragment's reruns, not the decoded pictures."""
+    names = [getattr(source, "name", None) for source in sources]
+    results, seconds = classify.classify_sources(classifier, sources, names=names)
+    good = [result for result in results if result.top]
+    for result in results:
+        if result.error:
+            st.error(result.error)
+    if not good:
+        return
+    st.caption(":material/speed: " + classify.describe_timing(results, seconds))
     left, right = st.columns(2)
     show_cam = left.toggle("Grad-CAM heatmap", value=True, key="grad_cam")
-    others = [key for key in models if key != serving.key and ready(key)]
+    others = [key for key in models if key != serving.key and
+              imagenet_models.find_weights(key, configured_weights(key)).path]
     compare_key = right.selectbox("Compare with", [None, *others], key="compare",
                                   format_func=lambda k: models[k].title if k else "—")
-    for key in models.keys() - {serving.key, model_key, *others}:    # offered, not fetched
-        download_ui(key, right.container())
-    second = {}
+    for key in [k for k in models if k not in {serving.key, model_key, *others}]:
+        download_ui(key, right.container())                  # offered, never fetched unasked
     if compare_key:
         other = shared_classifier(compare_key, imagenet_models.serving_model(
             compare_key, configured_weights(compare_key)).weights, precision)
-        second = {id(r): o.top for (_, r), o in zip(good, classify.classify_sources(
-            other, [s for s, _ in good], names=[r.name for _, r in good])[0])}
+        second = dict(zip(good, classify.classify_sources(
+            other, [sources[results.index(r)] for r in good], names=[r.name for r in good])[0]))
     cams = []
-    for _, result in good:
+    for result in good:
         with st.container(border=True):
             st.subheader(result.name)
-            pipeline_ui(result)
+            for column, (picture, caption) in zip(st.columns(4), result.image.stages()):
+                column.image(picture, caption=caption, width="stretch")
+            st.caption(classify.describe_result(classifier, result))
             columns = st.columns([3, 2, 3] if compare_key else [3, 2])
-            columns[0].altair_chart(top_k_chart(result.top, models[serving.key].title),
-                                    width="stretch", height=220)
-            if compare_key and second.get(id(result)):
-                columns[-1].altair_chart(top_k_chart(second[id(result)], models[compare_key].title),
-                                         width="stretch", height=220)
+            columns[0].vega_lite_chart(spec=top_k_chart(result.top, classifier.spec.title),
+                                       width="stretch")
+            if compare_key and second[result].top:
+                columns[-1].vega_lite_chart(spec=top_k_chart(second[result].top, other.spec.title),
+                                            width="stretch")
             cams.append((result, columns[1].empty()))
     for result, slot in cams if show_cam else []:         # after every top-5 is on screen
         best = result.top[0]
         cam = shared_grad_cam(serving.key, serving.weights, precision, result.digest,
                               best["index"], result.image.pixels)
         slot.image(heatmap_overlay(result.image.resized, cam), width="stretch",
-                   caption=f"Grad-CAM: where {models[serving.key].title} saw “{best['label']}”")
+                   caption=f"Grad-CAM: where {classifier.spec.title} saw “{best['label']}”")
 
 
-def pipeline_ui(result):
-    image, best, side = result.image, result.top[0], classifier.spec.input_size
-    width, height = image.original_size
-    steps = [(image.original, f"Original {width:,}×{height:,} {image.original_mode} (EXIF applied)"),
-             (image.rgb, "RGB, 8 bits, alpha on white"),
-             (image.crop, f"Centre crop {image.crop_side:,}×{image.crop_side:,}"),
-             (image.resized, f"Resized {side}×{side}")]
-    for column, (picture, caption) in zip(st.columns(4), steps):
-        column.image(picture, caption=caption, width="stretch")
-    low, high = classify.value_range(classifier, image.pixels[None])
-    notes = "; ".join(image.notes) or "nothing to convert"
-    st.caption(f"{notes}. After scaling for {classifier.spec.title}: values in "
-               f"[{low:.4f}, {high:.4f}] ({classifier.spec.value_range}). Top-1: "
-               f"{best['label']}, {best['probability']:.1%} (ImageNet class {best['index']}).")
-
-
-if good:
-    results_ui(good)
+results_ui(sources)

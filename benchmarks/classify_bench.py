@@ -109,7 +109,8 @@ def main():
     chosen = [way for way in ways if way[1] == "float32" or inference.bfloat16_support()[0]]
     samples = list_image_files(DATA_DIR / "samples")
     figures = {"load_before": os.getloadavg()[0]}
-    header = "".join(f"{runtime[:2].upper() + ' ' + precision[:4]:>12}"
+    short = {"tensorflow": "TF", "openvino": "OV", "float32": "f32", "bfloat16": "bf16"}
+    header = "".join(f"{short[runtime] + ' ' + short[precision]:>12}"
                      for runtime, precision in chosen)
     print(f"{'model':<16}{'weights':<9}{'case':<10}{header}   ms per image (best of "
           f"{args.repeat})")

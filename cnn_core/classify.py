@@ -14,6 +14,7 @@ Interface for other modules:
     Classification(name, image, top, error, digest, cached)
     ResultCache(max_entries): thread-safe LRU of probability rows keyed by (digest, model…)
     value_range(classifier, pixels) → (min, max) of the model input after scaling
+    describe_result(classifier, result), describe_timing(results, seconds) → lines for the page
 The models and weights live in cnn_core.imagenet_models, the runtime in cnn_core.inference,
 Grad-CAM in cnn_core.gradcam and charts in cnn_core.classify_views.
 """
@@ -71,7 +72,7 @@ class ResultCache:
 results_cache = ResultCache()         # shared by every session of this process
 
 
-@dataclass
+@dataclass(eq=False)
 class Classification:
     """The result for one input: its preprocessing stages and top-k, or the error."""
 
@@ -141,6 +142,26 @@ def value_range(classifier, pixels):
     """(min, max) of the model input after scaling, to show the user."""
     scaled = classifier.spec.preprocess(pixels)
     return float(scaled.min()), float(scaled.max())
+
+
+def describe_result(classifier, result):
+    """One line under a photo: what the pipeline did, the scaled range, the top-1."""
+    low, high = value_range(classifier, result.image.pixels[None])
+    best = result.top[0]
+    return (f"{'; '.join(result.image.notes) or 'nothing to convert'}. After scaling for "
+            f"{classifier.spec.title}: values in [{low:.4f}, {high:.4f}] "
+            f"({classifier.spec.value_range}). Top-1: {best['label']}, "
+            f"{best['probability']:.1%} (ImageNet class {best['index']}).")
+
+
+def describe_timing(results, seconds):
+    """How the photos' top-5 were had: through the network (ms per image) or from the cache."""
+    good = [result for result in results if result.top]
+    computed = sum(not result.cached for result in good)
+    timing = (f"{computed:,} through the network, {1000 * seconds / computed:,.0f} ms per "
+              "image; " if computed else "")
+    return (f"{len(good):,} photo(s): {timing}{len(good) - computed:,} already classified "
+            "(same bytes, shared cache).")
 
 
 def expand_paths(paths):

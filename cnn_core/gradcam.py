@@ -20,6 +20,7 @@ class GradCam:
 
     def __init__(self, model, feature_layer):
         import keras
+        import tensorflow as tf
 
         self.final = model.layers[-1]                # Dense(softmax) or Activation(softmax)
         if not isinstance(self.final, (keras.layers.Dense, keras.layers.Activation)):
@@ -27,12 +28,15 @@ class GradCam:
                              f"{type(self.final).__name__}")
         features = model.get_layer(feature_layer).output
         self.grad_model = keras.Model(model.inputs, [features, self.final.input])
+        # Traced once: an eager GradientTape through a Keras model costs ~10× more CPU.
+        signature = [tf.TensorSpec([1, *model.inputs[0].shape[1:]], tf.float32),
+                     tf.TensorSpec([], tf.int32)]
+        self.compute = tf.function(self.class_activation_map, input_signature=signature)
 
-    def __call__(self, inputs, class_index):
+    def class_activation_map(self, inputs, class_index):
         import keras
         import tensorflow as tf
 
-        inputs = tf.constant(np.asarray(inputs, np.float32))
         with tf.GradientTape() as tape:
             feature_maps, penultimate = self.grad_model(inputs, training=False)
             if isinstance(self.final, keras.layers.Dense):
@@ -42,7 +46,10 @@ class GradCam:
             score = logits[:, class_index]
         gradients = tape.gradient(score, feature_maps)                 # (1, h, w, c)
         channel_weights = tf.reduce_mean(gradients, axis=(1, 2))       # (1, c)
-        cam = tf.nn.relu(tf.reduce_sum(feature_maps * channel_weights[:, None, None, :], -1))[0]
+        return tf.nn.relu(tf.reduce_sum(feature_maps * channel_weights[:, None, None, :], -1))[0]
+
+    def __call__(self, inputs, class_index):
+        cam = self.compute(np.asarray(inputs, np.float32), np.int32(class_index))
         cam = cam.numpy().astype(np.float32)
         return cam / cam.max() if cam.max() > 0 else cam
 

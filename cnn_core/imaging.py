@@ -54,6 +54,16 @@ class PreparedImage:
         """(size, size, 3) uint8 RGB array, ready for a model's own scaling."""
         return np.asarray(self.resized, dtype=np.uint8)
 
+    def stages(self):
+        """[(picture, caption)] of every step, in order, for display."""
+        width, height = self.original_size
+        side = self.resized.size[0]
+        return [(self.original, f"Original {width:,}×{height:,} {self.original_mode} "
+                                "(EXIF applied)"),
+                (self.rgb, "RGB, 8 bits, alpha on white"),
+                (self.crop, f"Centre crop {self.crop_side:,}×{self.crop_side:,}"),
+                (self.resized, f"Resized {side}×{side}")]
+
 
 def read_bytes(source):
     """(name, bytes) from a path, raw bytes, or a file-like upload with ``.name``."""

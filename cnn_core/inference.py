@@ -37,6 +37,7 @@ from cnn_core.errors import CNNLabError
 from cnn_core.imagenet_models import model_spec, resolve_weights
 
 runtimes = ("openvino", "tensorflow")
+runtime_titles = {"openvino": "OpenVINO", "tensorflow": "TensorFlow"}
 precisions = ("float32", "bfloat16")
 hints = ("throughput", "latency")
 openvino_precision = {"float32": "f32", "bfloat16": "bf16"}
@@ -125,7 +126,10 @@ class OpenVINOModel(CompiledModel):
         with _convert_lock:       # the traced function converts any Keras model, Sequential too
             converted = ov.convert_model(keras_forward(model).get_concrete_function())
         config = {"PERFORMANCE_HINT": hint.upper(),
-                  "INFERENCE_PRECISION_HINT": openvino_precision[precision]}
+                  "INFERENCE_PRECISION_HINT": openvino_precision[precision],
+                  # A server shares its cores (Streamlit, Grad-CAM, other processes): a thread
+                  # pinned to a busy core stalls the whole parallel section.
+                  "ENABLE_CPU_PINNING": False}
         self.compiled = openvino_core().compile_model(converted, "CPU", config)
         self.streams = int(self.compiled.get_property("NUM_STREAMS"))
         count = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))

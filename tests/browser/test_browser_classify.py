@@ -34,8 +34,29 @@ def test_uploaded_photo_gets_a_top5(page, app_url):
     # Shown rounded to 0.1 %: five roundings add at most 0.25 %.
     assert 0 < sum(probabilities) <= 1 + 5 * 0.0005, probabilities
     assert any(word in label.lower() for label in labels for word in CAT_WORDS), labels
-    assert re.search(r"\d+ ms per image", main.inner_text())
+    # Through the network (with its time), or from the shared cache: the same bytes as a sample.
+    assert re.search(r"1 photo\(s\): (1 through the network, [\d,]+ ms per image; 0|1) already "
+                     r"classified", main.inner_text())
     save_screenshot(page, "classify-upload")
+
+
+def test_the_sidebar_names_the_model_in_use_and_the_fallback(page, app_url):
+    """What the page says is what cnn_core's one fallback rule decides on this server; with no
+    Inception v3 weights here the page offers them as a download, with their size."""
+    from cnn_core.imagenet_models import serving_model
+
+    open_app(page, f"{app_url}/classify", timeout_ms=180_000)
+    assert_no_exception(page, "classify, first visit")
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    serving = serving_model("inception_v3")
+    if serving.note:
+        assert "In use: SqueezeNet v1.1 (fallback: Inception v3 weights missing)" in sidebar
+        assert page.get_by_role("button", name="Download Inception v3 weights (96 MB)").count()
+        assert page.get_by_text("Inception v3 is not available here").count() == 1
+    else:
+        assert "In use: Inception v3," in sidebar
+    assert len(read_top5(result_block(page, "cat_chelsea.png"))[0]) == 5
+    save_screenshot(page, "classify-fallback")
 
 
 def test_corrupt_files_show_errors_while_the_good_photo_still_shows(page, app_url):
