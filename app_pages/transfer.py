@@ -72,14 +72,14 @@ def import_ui():
             "again, or try the imported model below."])
 
 
-def class_ui(name, examples):
+def class_ui(name, examples, folders):
     with st.container(border=True):
         top = st.columns([5, 1])
         top[0].markdown(f"**{name}** · {len(examples)} of {max_images_per_class} images")
         top[1].button("Remove class", key=f"drop_{name}", icon=":material/delete:",
                       on_click=teaching.remove_class, args=(name,))
-        files = st.file_uploader(f"Photos of {name}", accept_multiple_files=True,
-                                 key=f"up_{name}_{nonce}")
+        files = st.file_uploader(f"Photos of {name}", key=f"up_{name}_{nonce}",
+                                 accept_multiple_files="directory" if folders else True)
         if files:
             add_images(name, files)
         if examples:
@@ -109,8 +109,9 @@ def collect_ui():
                 report(problems)
             except CNNLabError as error:
                 st.error(str(error))
+    folders = bool(teaching.classes) and st.toggle("Upload whole folders", key="transfer_folders")
     for name, examples in list(teaching.classes.items()):
-        class_ui(name, examples)
+        class_ui(name, examples, folders)
     if teaching.classes and st.toggle("Add photos from the camera", key="transfer_camera"):
         target = st.selectbox("Add the shot to", teaching.class_names)
         if shot := st.camera_input("Take a photo", key=f"cam_{nonce}"):

@@ -73,9 +73,9 @@ def summary_metrics(fit, counts):
         ("Trained on", f"{fit.train_images} images", "the photos the kept head learned from"),
         ("Training time", f"{fit.seconds:.1f} s",
          "all folds; the embeddings are computed as photos arrive"),
-        ("Parameters", f"{counts['whole']:,}",
-         f"head {counts['head']:,} (calculator; trainable) + frozen backbone "
-         f"{counts['backbone']:,} + preprocessing {counts['preprocessing']}"),
+        ("Parameters: head / whole", f"{counts['head']:,} / {counts['whole']:,}",
+         f"head {counts['head']:,} (the calculator's count; trainable) + frozen backbone "
+         f"{counts['backbone']:,} (Keras' count) + preprocessing {counts['preprocessing']}"),
     ]
 
 
