@@ -192,7 +192,7 @@ def try_ui(model):
             continue
         top = transfer.ranked(model.predict(image.pixels[None])[0], model.classes, 10)
         left, right = st.columns([3, 2])
-        left.altair_chart(views.prediction_chart(top, image.name), width="stretch")
+        left.vega_lite_chart(spec=views.prediction_chart(top, image.name), width="stretch")
         chosen = right.selectbox("Grad-CAM for", model.classes, index=top[0]["index"],
                                  key=f"cam_{hashlib.sha1(image.pixels.tobytes()).hexdigest()}")
         cam = model.grad_cam(image.pixels, model.classes.index(chosen))

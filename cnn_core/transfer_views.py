@@ -56,13 +56,12 @@ def per_class_table(classes, confusion, per_class_accuracy):
 
 
 def prediction_chart(ranked, title):
-    """The Classify page's bars (``classify_views.top_k_chart``) for your classes, one 28-px
-    step per class (a fixed height squashes the bars when there are only 2 or 3)."""
-    import altair as alt
-
+    """The Classify page's bars (``classify_views.top_k_chart``, a Vega-Lite dict for
+    ``st.vega_lite_chart``) for your classes, one 28-px step per class (a fixed height
+    squashes the bars when there are only 2 or 3)."""
     from cnn_core.classify_views import top_k_chart
 
-    return top_k_chart(ranked, title).properties(height=alt.Step(28))
+    return {**top_k_chart(ranked, title), "height": {"step": 28}}
 
 
 def summary_metrics(fit, counts):
