@@ -134,7 +134,7 @@ def train_ui(settings):
             progress.progress(row["epoch"] / settings.epochs,
                               f"Fold {row['fold']}: epoch {row['epoch']}")
             for place, metric in zip(live, ("loss", "accuracy")):
-                place.altair_chart(views.curves_chart(history, metric), width="stretch")
+                place.vega_lite_chart(spec=views.curves_chart(history, metric), width="stretch")
 
     with st.spinner("Training (altered copies are embedded first)…"):
         fit, model = transfer.teach(teaching, backbone, settings, on_progress)
@@ -152,8 +152,8 @@ def results_ui(fit, examples, settings):
     left, right = st.columns(2)
     for column, metric in zip((left, right), ("loss", "accuracy")):
         column.markdown(f"**{metric.capitalize()}** per epoch (one line per fold)")
-        column.altair_chart(views.curves_chart(fit.history, metric), width="stretch")
-    left.altair_chart(views.confusion_chart(fit.classes, fit.confusion), width="stretch")
+        column.vega_lite_chart(spec=views.curves_chart(fit.history, metric), width="stretch")
+    left.vega_lite_chart(spec=views.confusion_chart(fit.classes, fit.confusion), width="stretch")
     right.dataframe(views.per_class_table(fit.classes, fit.confusion, fit.per_class_accuracy),
                     hide_index=True)
     wrong, captions = views.misclassified_captions(fit)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,9 @@ class TeachingSet:
     backbone: str                                   # key of the backbone the embeddings are from
     input_size: int                                 # its input side, pixels
     classes: dict = field(default_factory=dict)     # class name → [Example]
+    # Two script runs of one session can overlap (a rerun while photos are being embedded):
+    # images are checked and appended under this lock, so a photo is never added twice.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def class_names(self):
@@ -123,10 +127,13 @@ class TeachingSet:
         return name
 
     def remove_class(self, name):
-        self.classes.pop(name, None)
+        with self.lock:
+            self.classes.pop(name, None)
 
     def remove_image(self, name, digest):
-        self.classes[name] = [e for e in self.classes[name] if e.digest != digest]
+        with self.lock:
+            if name in self.classes:
+                self.classes[name] = [e for e in self.classes[name] if e.digest != digest]
 
     def add_images(self, class_name, sources, embed, names=None):
         """Prepare, embed and keep ``sources`` (paths, bytes or uploads) in ``class_name``.
@@ -158,7 +165,26 @@ class TeachingSet:
                     known.add(digest)
                     prepared.append((image, digest))
             if prepared:
-                examples.extend(make_examples(prepared, embed))
+                problems += self.append(class_name, make_examples(prepared, embed))
+        return problems
+
+    def append(self, class_name, new):
+        """Append ``new`` examples under the lock, re-checking duplicates and the cap."""
+        problems = []
+        with self.lock:
+            examples = self.classes.get(class_name)
+            if examples is None:
+                return [f"{class_name!r} was removed meanwhile; its new photos were dropped."]
+            known = {e.digest for e in examples}
+            for example in new:
+                if example.digest in known:
+                    continue                    # added by an overlapping run: already there
+                if len(examples) >= max_images_per_class:
+                    problems.append(f"{example.name}: {class_name!r} already has the maximum "
+                                    f"of {max_images_per_class} images; skipped.")
+                    continue
+                known.add(example.digest)
+                examples.append(example)
         return problems
 
     def check_trainable(self):

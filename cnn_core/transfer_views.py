@@ -1,12 +1,12 @@
-"""Charts and tables for the "Teach your own classes" page (Altair/pandas, no Streamlit):
-live learning curves, the confusion matrix, per-class accuracy and a prediction's bars."""
+"""Charts and tables for the "Teach your own classes" page, no Streamlit: live learning curves,
+the confusion matrix, per-class accuracy and a prediction's bars. Charts are Vega-Lite
+specifications (plain dicts, for ``st.vega_lite_chart``), as the Classify page's: built in
+microseconds, without Altair's schema validation on every rerun."""
 
 
 def curves_chart(history, metric):
-    """Training and validation ``metric`` ("loss" or "accuracy") per epoch, one line per fold."""
-    import altair as alt
-    import pandas as pd
-
+    """Training and validation ``metric`` ("loss" or "accuracy") per epoch, one line per fold.
+    No fixed height: with a legend, Streamlit squashes a fixed-height plot to fit it."""
     rows = []
     for row in history:
         fold = f"fold {row['fold']}" if row.get("fold") != "all" else "all images"
@@ -14,35 +14,46 @@ def curves_chart(history, metric):
             if key in row:
                 rows.append({"epoch": row["epoch"], metric: row[key], "split": split,
                              "fold": fold})
-    data = pd.DataFrame(rows, columns=["epoch", metric, "split", "fold"])
-    scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
-    return alt.Chart(data).mark_line().encode(
-        x=alt.X("epoch:Q"),
-        y=alt.Y(f"{metric}:Q", scale=scale),
-        color=alt.Color("split:N", legend=alt.Legend(orient="bottom")),
-        strokeDash=alt.StrokeDash("split:N", legend=None),
-        detail="fold:N",
-        tooltip=["fold", "split", "epoch", alt.Tooltip(f"{metric}:Q", format=".3f")],
-    )          # no fixed height: with a legend, Streamlit squashes the plot to fit it
+    scale = {"domain": [0, 1]} if metric == "accuracy" else {"zero": True}
+    return {
+        "data": {"values": rows},
+        "mark": "line",
+        "encoding": {
+            "x": {"field": "epoch", "type": "quantitative"},
+            "y": {"field": metric, "type": "quantitative", "scale": scale},
+            "color": {"field": "split", "type": "nominal", "legend": {"orient": "bottom"}},
+            "strokeDash": {"field": "split", "type": "nominal", "legend": None},
+            "detail": {"field": "fold", "type": "nominal"},
+            "tooltip": [{"field": "fold"}, {"field": "split"}, {"field": "epoch"},
+                        {"field": metric, "type": "quantitative", "format": ".3f"}],
+        },
+    }
 
 
 def confusion_chart(classes, confusion):
-    """Heatmap of counts: rows the true class, columns the predicted one, numbers written in."""
-    import altair as alt
-    import pandas as pd
-
-    data = pd.DataFrame([{"true": t, "predicted": p, "images": int(confusion[i][j])}
-                         for i, t in enumerate(classes) for j, p in enumerate(classes)])
-    base = alt.Chart(data, title="Confusion matrix (validation)").encode(
-        x=alt.X("predicted:N", sort=list(classes)), y=alt.Y("true:N", sort=list(classes)))
-    cells = base.mark_rect().encode(color=alt.Color("images:Q", scale=alt.Scale(scheme="blues"),
-                                                    legend=None), tooltip=["true", "predicted",
-                                                                           "images"])
-    text = base.mark_text(fontSize=14).encode(
-        text="images:Q",
-        color=alt.condition(alt.datum.images > max(1, int(max(map(max, confusion)))) / 2,
-                            alt.value("white"), alt.value("black")))
-    return (cells + text).properties(height=alt.Step(40))   # a fixed height squashes bands
+    """Heatmap of counts: rows the true class, columns the predicted one, numbers written in;
+    one 40-px step per class (a fixed height squashes the bands)."""
+    rows = [{"true": t, "predicted": p, "images": int(confusion[i][j])}
+            for i, t in enumerate(classes) for j, p in enumerate(classes)]
+    half = max(1, max(max(row) for row in confusion)) / 2
+    return {
+        "title": "Confusion matrix (validation)",
+        "data": {"values": rows},
+        "height": {"step": 40},
+        "encoding": {"x": {"field": "predicted", "type": "nominal", "sort": list(classes)},
+                     "y": {"field": "true", "type": "nominal", "sort": list(classes)}},
+        "layer": [
+            {"mark": "rect",
+             "encoding": {"color": {"field": "images", "type": "quantitative",
+                                    "scale": {"scheme": "blues"}, "legend": None},
+                          "tooltip": [{"field": "true"}, {"field": "predicted"},
+                                      {"field": "images", "type": "quantitative"}]}},
+            {"mark": {"type": "text", "fontSize": 14},
+             "encoding": {"text": {"field": "images", "type": "quantitative"},
+                          "color": {"condition": {"test": f"datum.images > {half}",
+                                                  "value": "white"}, "value": "black"}}},
+        ],
+    }
 
 
 def per_class_table(classes, confusion, per_class_accuracy):

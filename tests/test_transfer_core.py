@@ -4,6 +4,7 @@ the model-file checks that run before Keras sees a file."""
 
 import io
 import json
+import threading
 import zipfile
 
 import numpy as np
@@ -50,6 +51,28 @@ def test_bad_files_are_reported_and_good_images_kept():
     assert example.pixels.shape == (64, 64, 3) and example.embedding.shape == (3,)
     with pytest.raises(CNNLabError, match="no class called 'dog'"):
         teaching.add_images("dog", cat, mean_colour)
+
+
+def test_overlapping_runs_never_add_a_photo_twice():
+    """Two script runs of one session adding the same upload at once (a rerun while the
+    photos are being embedded): each photo is kept once."""
+    teaching = TeachingSet("squeezenet", 64)
+    teaching.add_class("cat")
+    both_checked = threading.Barrier(2)
+
+    def slow_embed(pixels, keys):
+        both_checked.wait(timeout=30)        # both runs found no duplicates before either adds
+        return mean_colour(pixels, keys)
+
+    files = variants("cat", 3, seed=5)
+    runs = [threading.Thread(target=teaching.add_images,
+                             args=("cat", files, slow_embed, ["a.png", "b.png", "c.png"]))
+            for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=60)
+    assert teaching.counts() == {"cat": 3}
 
 
 def test_images_per_class_are_capped(monkeypatch):
