@@ -149,6 +149,7 @@ def results_ui(fit, examples, settings):
     counts = transfer.parameter_counts(backbone, fit.classes, settings)
     for column, (label, value, note) in zip(st.columns(4), views.summary_metrics(fit, counts)):
         column.metric(label, value, help=note)
+    st.caption(views.parameters_sentence(counts))
     left, right = st.columns(2)
     for column, metric in zip((left, right), ("loss", "accuracy")):
         column.markdown(f"**{metric.capitalize()}** per epoch (one line per fold)")

@@ -83,10 +83,15 @@ def summary_metrics(fit, counts):
         ("Trained on", f"{fit.train_images} images", "the photos the kept head learned from"),
         ("Training time", f"{fit.seconds:.1f} s",
          "all folds; the embeddings are computed as photos arrive"),
-        ("Parameters: head / whole", f"{counts['head']:,} / {counts['whole']:,}",
-         f"head {counts['head']:,} (the calculator's count; trainable) + frozen backbone "
-         f"{counts['backbone']:,} (Keras' count) + preprocessing {counts['preprocessing']}"),
+        ("Head parameters", f"{counts['head']:,}", "the calculator's count; all trainable"),
     ]
+
+
+def parameters_sentence(counts):
+    """The whole exported model's parameter count, in words."""
+    return (f"Whole model: {counts['whole']:,} parameters = frozen backbone "
+            f"{counts['backbone']:,} (Keras' count: the calculator refuses branching networks) "
+            f"+ preprocessing {counts['preprocessing']} + head {counts['head']:,} (calculator).")
 
 
 def misclassified_captions(fit):
