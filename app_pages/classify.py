@@ -139,10 +139,10 @@ def results_ui(sources):
             st.caption(classify.describe_result(classifier, result))
             columns = st.columns([3, 2, 3] if compare_key else [3, 2])
             columns[0].vega_lite_chart(spec=top_k_chart(result.top, classifier.spec.title),
-                                       width="stretch")
+                                       width="stretch", height=220)
             if compare_key and second[result].top:
                 columns[-1].vega_lite_chart(spec=top_k_chart(second[result].top, other.spec.title),
-                                            width="stretch")
+                                            width="stretch", height=220)
             cams.append((result, columns[1].empty()))
     for result, slot in cams if show_cam else []:         # after every top-5 is on screen
         best = result.top[0]

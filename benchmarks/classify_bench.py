@@ -133,8 +133,9 @@ def main():
                     built[runtime, "float32"].predict, pixels, args.repeat), 1)
                     for runtime in ("tensorflow", "openvino")}
                 figures[f"{key} {case} float32, 2 CPU-bound processes running"] = timed
-                print(f"{spec.title:<16}{'+2 busy':<9}{case:<10}{timed['tensorflow float32']:>12.1f}"
-                      f"{timed['openvino float32']:>12.1f}   (TF f32, OV f32 under contention)",
+                print(f"{spec.title:<16}{'+2 busy':<9}{case:<10}"
+                      f"{timed['tensorflow float32']:>12.1f}{timed['openvino float32']:>12.1f}"
+                      "   (TF f32, OV f32 under contention)",
                       flush=True)
         del built
     figures["load_after"] = os.getloadavg()[0]

@@ -11,9 +11,9 @@
    same work done by one session alone first as the baseline (the renderers share the server's
    cores, so its latency mostly measures the browsers).
 
-Each browser session is a Chromium context that opens the Classify page (which classifies the bundled
-samples), uploads a photo through the file uploader and reads the top-5 from the page's chart;
-it repeats this ``--uploads`` times. The same work is first done by one session alone, in the
+Each browser session is a Chromium context that opens the Classify page (which classifies the
+bundled samples), uploads a photo through the file uploader and reads the top-5 from the page's
+chart; it repeats this ``--uploads`` times. The same work is first done by one session alone, in the
 same run, as the latency baseline. Everything is bounded: a fixed number of uploads per session
 and a time budget after which no new upload starts. Only localhost is contacted.
 

@@ -11,7 +11,8 @@ verifies the hash). Looking is cheap and local; nothing here downloads by defaul
 Interface for other modules:
     models[key] / model_spec(key) → ModelSpec (input_size, preprocess, build, gradcam_layer, …)
     preprocess_for_inception, preprocess_caffe: uint8 RGB → float32 model input
-    class_names() → 1000 labels in Keras' index order; top_k(row, k) → [{label, index, probability}]
+    class_names() → 1000 labels in Keras' index order
+    top_k(row, k) → [{label, index, probability}], most probable first
     resolve_weights(spec, configured, cache_dir, download=False) → Path (or CNNLabError)
     find_weights(key, configured) → WeightsStatus(path | None, message) — local only
     serving_model(requested, configured) → Serving(key, weights, note): the one fallback rule

@@ -148,9 +148,12 @@ class OpenVINOModel(CompiledModel):
 
     def __call__(self, inputs):
         inputs = np.ascontiguousarray(inputs, np.float32)
-        requests = self.borrow(min(len(inputs), self.streams) or 1)
+        if len(inputs) == 0:
+            shape = self.compiled.outputs[0].get_partial_shape()
+            return np.zeros((0, *(dim.get_length() for dim in list(shape)[1:])), np.float32)
+        requests = self.borrow(min(len(inputs), self.streams))
         try:
-            chunks = np.array_split(inputs, len(requests)) if len(inputs) else [inputs]
+            chunks = np.array_split(inputs, len(requests))
             for request, chunk in zip(requests, chunks):
                 request.start_async({0: chunk}, share_inputs=False)
             outputs = []
