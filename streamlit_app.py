@@ -10,6 +10,7 @@ pages = [
     st.Page("app_pages/calculator.py", title="Architecture calculator", icon=":material/calculate:"),
     st.Page("app_pages/mnist.py", title="MNIST training", icon=":material/draw:"),
     st.Page("app_pages/classify.py", title="Classify photos", icon=":material/photo_camera:"),
+    st.Page("app_pages/transfer.py", title="Teach your own classes", icon=":material/school:"),
 ]
 navigation = st.navigation(pages)
 

@@ -17,15 +17,16 @@ START_HERE = [
     ("app_pages/classify.py", "Classify photos", ":material/photo_camera:",
      "Upload a photo of your own: see how it is prepared for the model, its top-5 guesses "
      "and where the model looked.", {}),
-    # ("app_pages/transfer.py", "Teach your own classes", ":material/school:",
-    #  "Reuse a trained network to recognise classes of your own from a few photos each.", {}),
+    ("app_pages/transfer.py", "Teach your own classes", ":material/school:",
+     "Reuse a trained network to recognise classes of your own from a few photos each.", {}),
 ]
 
 st.title(":material/psychology: CNN Lab")
 st.write(
     "Learn and *do* image classification with convolutional neural networks: read the classic "
     "questions answered with live demos, size a network's parameters and memory before you "
-    "build it, train a CNN on MNIST while you watch, and classify your own photos."
+    "build it, train a CNN on MNIST while you watch, classify your own photos and teach a "
+    "network classes of your own."
 )
 
 st.subheader("Start here")
