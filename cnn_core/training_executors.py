@@ -49,6 +49,7 @@ def _death_message(exitcode: int | None) -> str:
 def _worker_main(conn, stop_event) -> None:
     """A worker process: import TensorFlow once, then run the jobs it is sent, one at a time."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's (or CLI's) to handle
     import keras  # noqa: F401 -- warm: the first job does not wait for the import
 
     while True:
