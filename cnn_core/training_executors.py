@@ -9,8 +9,8 @@ job's results (the model as .keras bytes) or raises ``JobFailed`` with a message
 LocalExecutor: ``workers`` long-lived processes started with ``spawn`` (TensorFlow is imported
 once per worker, not per job; nothing of Keras runs in the Streamlit process). Progress and
 the result come back through a pipe; Stop is a ``multiprocessing.Event`` the job checks after
-every batch. A worker that dies or stays silent for ``hang_seconds`` is killed and replaced;
-only its job fails.
+every batch. A worker that dies, or stays silent for ``hang_seconds`` once its job has
+started, is killed and replaced; only its job fails.
 
 RayExecutor: the job function as a Ray task with ``num_cpus``/``num_gpus``; progress goes
 through a small Ray actor (the job's channel) that also holds its Stop flag. Jobs are handed to
@@ -108,7 +108,7 @@ class _Worker:
             if message is None:
                 if not self.process.is_alive():
                     raise JobFailed(_death_message(self._exitcode()))
-                if now - last_heard > hang_seconds:
+                if job.state == "running" and now - last_heard > hang_seconds:
                     self.kill()
                     raise JobFailed(f"the training made no progress for {hang_seconds:.0f} s "
                                     "and was ended; other jobs are not affected.")

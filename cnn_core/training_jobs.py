@@ -284,9 +284,11 @@ class TrainingQueue:
                 self._finish(job, "cancelled")
 
     def place(self, job: Job) -> int | None:
-        """1-based place among the jobs not yet training (None once it trains)."""
+        """1-based place among the jobs waiting for a slot (on Ray: also those handed to the
+        cluster that have not started); None once it trains."""
         with self._lock:
-            ahead = [j for j in self._handed if j.state == "starting"] + list(self._waiting)
+            ahead = [j for j in self._handed if j.state == "starting"
+                     and self.executor.kind == "ray"] + list(self._waiting)
             return ahead.index(job) + 1 if job in ahead else None
 
     def estimate(self, spec: JobSpec) -> float:
