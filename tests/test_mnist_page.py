@@ -1,14 +1,17 @@
-"""AppTest of the MNIST page: calculator figures, live charts, Stop, results, a second session."""
+"""AppTest of the MNIST page: figures and estimate, a queued second session, live charts,
+Stop, results."""
 
+import os
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn_core import training
 from cnn_core.calculator import analyze
 from cnn_core.presets import preset
 from cnn_core.recipes import RECIPES
+from cnn_core.training_jobs import JobSpec, shared_queue
+from cnn_core.training_views import duration
 from tests.conftest import REPO_ROOT
 
 PAGE = str(REPO_ROOT / "app_pages" / "mnist.py")
@@ -33,44 +36,60 @@ def poll(at, until, timeout=120):
     raise AssertionError(f"timed out; run state {run.state}, {len(run.history)} epochs")
 
 
-def test_recipes_and_calculator_figures():
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_recipes_calculator_figures_and_what_to_expect():
     at = open_page()
     assert at.selectbox[0].options == [RECIPES[n].title for n in RECIPES]
     fast = analyze(*preset("mnist_fast")).total_params
-    assert f"{fast:,} parameters" in at.caption[1].value
+    figures = at.caption[1].value
+    assert f"{fast:,} parameters" in figures
+    # the estimate before Train: the recipe's measured speed × 55,000 examples × 5 epochs
+    spec = JobSpec("fast", RECIPES["fast"].settings)
+    assert f"about **{duration(shared_queue().estimate(spec))}** on this server" in figures
+    assert not at.info  # the full data set: no warning
     at.selectbox[0].select(RECIPES["baseline"].title).run()
     assert "225,034 parameters" in at.caption[1].value
     assert "validation: the test set" in at.caption[1].value
     assert at.number_input(key="batch_baseline").value == 32
-    assert at.button[0].label.endswith("Train") and not at.get("vega_lite_chart")
+    assert button(at, "Train") and not at.get("vega_lite_chart")
+    # few examples: say what to expect (2,000 examples / batch 32 = 63 steps × 5 epochs)
+    at.number_input(key="examples_baseline").set_value(2000).run()
+    assert "Only 315 optimizer steps" in at.info[0].value
 
 
 @pytest.mark.slow
-def test_live_training_stop_results_and_a_second_session():
+def test_a_queued_session_waits_then_cancels_and_stop_keeps_the_partial_run():
     at = open_page()
     at.selectbox[0].select(RECIPES["baseline"].title).run()
     at.number_input(key="epochs_baseline").set_value(30)
     at.number_input(key="examples_baseline").set_value(1000)
-    at.button[0].click().run()
+    button(at, "Train").click().run()
     try:
         run = poll(at, lambda r: len(r.history) >= 1 or r.done)
-        assert run.state == "running"
-        # live: progress bar, the loss and accuracy charts, the current figures
+        assert run.state == "running" and run.worker_pid != os.getpid()
+        # live: progress bar with Stop beside it, the loss and accuracy charts, the figures
         assert len(at.get("vega_lite_chart")) == 2 and at.get("progress")
-        assert at.metric[0].label == "loss" and at.metric[3].value != "–"
+        assert at.metric[0].label == "loss" and at.metric[3].value.endswith("%")
+        assert button(at, "Train").disabled  # one job per session
 
-        # a second user on the same server is told, and cannot start a second training
+        # a second user on the same server queues behind it, sees the place, and cancels
         other = open_page()
-        assert any("Another session is training" in w.value for w in other.warning)
-        assert other.button[0].disabled
+        button(other, "Train").click().run()
+        queued = other.session_state["mnist_runs"][-1]
+        assert queued.state == "queued" and queued.place() == 1
+        assert other.get("progress")[0].proto.text.startswith("queued: 1st, starts in about ")
+        button(other, "Cancel").click().run()
+        assert queued.state == "cancelled" and not button(other, "Train").disabled
 
-        stop = next(b for b in at.button if b.label.startswith("⏹"))
-        stop.click().run()
+        button(at, "Stop").click().run()
         run = poll(at, lambda r: r.done)
     finally:
         at.session_state["mnist_runs"][-1].stop()
         at.session_state["mnist_runs"][-1].wait(120)
-    assert run.state == "stopped"
+    assert run.state == "stopped", run.error
     complete = sum(row["complete"] for row in run.history)
     assert 1 <= complete < 30 and run.result is not None  # the partial history and model kept
     at.run()
@@ -80,12 +99,9 @@ def test_live_training_stop_results_and_a_second_session():
     evaluation = run.result.evaluation
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["test accuracy"] == f"{evaluation.accuracy:.2%}"
-    assert metrics["test errors"] == f"{evaluation.errors} / 10,000"
-    # curves, confusion matrix, per-class accuracy, the session's overlay
-    assert len(at.get("vega_lite_chart")) == 5
+    assert metrics["test errors"] == f"{evaluation.errors:,} / 10,000"
+    # curves, confusion matrix, per-class accuracy; no comparison chart for a single run
+    assert len(at.get("vega_lite_chart")) == 4
     assert [b.label for b in at.get("download_button")] == [
         "Download model (.keras)", "Download history (CSV)"]
-    assert training.active_run() is None
-    # the server is free again for the other session
-    other.run()
-    assert not other.warning and not other.button[0].disabled
+    assert at.dataframe[-1].value["test acc"].tolist() == [f"{evaluation.accuracy:.2%}"]
