@@ -274,7 +274,7 @@ class TrainingQueue:
             job = Job(spec, owner, keep_alive, self)
             self._waiting.append(job)
             self._start_dispatcher()
-            self._lock.notify_all()
+            self._hand_over()
         return job
 
     def cancel(self, job: Job) -> None:
@@ -305,7 +305,7 @@ class TrainingQueue:
             for other in self._waiting:
                 slots.sort()
                 if other is job:
-                    return slots[0]
+                    return slots[0] if slots[0] >= 1 else None
                 slots[0] += self.estimate(other.spec)
         return None
 
@@ -346,12 +346,16 @@ class TrainingQueue:
                 if self._closed:
                     return
                 self._look_after_sessions()
-                while self._waiting and len(self._handed) < self.executor.capacity:
-                    job = self._waiting.popleft()
-                    job.state = "starting"
-                    self._handed.append(job)
-                    threading.Thread(target=self._run, args=(job,), daemon=True,
-                                     name=f"training-job-{job.spec.recipe_name}").start()
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give waiting jobs to free slots, oldest first. Called with the lock held."""
+        while self._waiting and len(self._handed) < self.executor.capacity:
+            job = self._waiting.popleft()
+            job.state = "starting"
+            self._handed.append(job)
+            threading.Thread(target=self._run, args=(job,), daemon=True,
+                             name=f"training-job-{job.spec.recipe_name}").start()
 
     def _look_after_sessions(self) -> None:
         """Waiting jobs of closed sessions leave the queue; running ones stop (keeping what
