@@ -32,11 +32,15 @@ from cnn_core.recipes import TrainSettings, recipe
 from cnn_core.training_views import duration, ordinal
 
 MNIST_TRAIN_IMAGES = 60_000
-# Seconds of `fit` per training example and epoch, measured on the 2-core reference machine
-# (benchmarks/mnist_bench.py); a server's own finished jobs replace them as they come in.
-SECONDS_PER_EXAMPLE_EPOCH = {"baseline": 3.1e-4, "fast": 3.4e-4, "best": 9.6e-4}
+MNIST_TEST_IMAGES = 10_000
+# Seconds of `fit` per training example and epoch on the 2-core reference machine, from
+# benchmarks/mnist_bench.py (fit = FIT_OVERHEAD + epochs × rate × (examples + validation/3):
+# validating an image costs about a third of training on it). A server's finished jobs scale
+# these by its own measured speed.
+SECONDS_PER_EXAMPLE_EPOCH = {"baseline": 2.9e-4, "fast": 3.1e-4, "best": 9.2e-4}
 UNKNOWN_RECIPE_RATE = 1e-3
-JOB_OVERHEAD_SECONDS = 10.0  # building, the first batch's tracing, test-set evaluation, saving
+FIT_OVERHEAD_SECONDS = 3.0  # tracing the training step
+JOB_OVERHEAD_SECONDS = 6.0  # building the model, test-set evaluation, saving
 KEEP_RESULTS = 3  # a session keeps the models of its last few runs, not every one
 
 
@@ -61,13 +65,16 @@ class JobSpec:
     def examples(self) -> int:
         return self.train_examples or MNIST_TRAIN_IMAGES - self.settings.holdout
 
-    def estimated_seconds(self, rates: dict | None = None) -> float:
-        """The job's duration: its recipe's seconds per example and epoch × examples × epochs,
-        plus a fixed overhead."""
-        rates = rates or {}
-        rate = rates.get(self.recipe_name,
-                         SECONDS_PER_EXAMPLE_EPOCH.get(self.recipe_name, UNKNOWN_RECIPE_RATE))
-        return JOB_OVERHEAD_SECONDS + rate * self.examples * self.settings.epochs
+    def predicted_fit_seconds(self) -> float:
+        """``fit``'s time on the reference machine: the recipe's rate × examples × epochs."""
+        settings = self.settings
+        rate = SECONDS_PER_EXAMPLE_EPOCH.get(self.recipe_name, UNKNOWN_RECIPE_RATE)
+        validation = settings.holdout or MNIST_TEST_IMAGES
+        return FIT_OVERHEAD_SECONDS + settings.epochs * rate * (self.examples + validation / 3)
+
+    def estimated_seconds(self, speed: float = 1.0) -> float:
+        """The job's duration on a server ``speed`` times slower than the reference."""
+        return JOB_OVERHEAD_SECONDS + speed * self.predicted_fit_seconds()
 
 
 def run_job(spec: JobSpec, emit, stop_requested) -> dict:
@@ -247,7 +254,7 @@ class TrainingQueue:
         self._lock = threading.Condition()
         self._waiting: deque[Job] = deque()
         self._handed: list[Job] = []  # given to the executor (starting or running)
-        self._rates: dict[str, float] = {}  # measured seconds per example-epoch, per recipe
+        self.speed = 1.0  # measured fit time / the reference machine's (a moving average)
         self.finished_count = 0
         self._dispatcher: threading.Thread | None = None
         self._closed = False
@@ -292,7 +299,7 @@ class TrainingQueue:
             return ahead.index(job) + 1 if job in ahead else None
 
     def estimate(self, spec: JobSpec) -> float:
-        return spec.estimated_seconds(self._rates)
+        return spec.estimated_seconds(self.speed)
 
     def seconds_until_start(self, job: Job) -> float | None:
         """Simulate the slots: running jobs' remaining time, then each waiting job in order."""
@@ -380,7 +387,7 @@ class TrainingQueue:
             payload = self.executor.run(job)
             job.history, job.batches = payload["history"], payload["batches"]
             job.result = JobResult.from_payload(payload)
-            self._learn_rate(job)
+            self._learn_speed(job)
             state = ("abandoned" if job.abandoned else
                      "stopped" if job.result.stopped else "finished")
         except JobCancelled:
@@ -403,14 +410,12 @@ class TrainingQueue:
         self.finished_count += 1
         job._finished.set()
 
-    def _learn_rate(self, job: Job) -> None:
-        """Update the recipe's measured seconds per example-epoch (a moving average)."""
-        epochs = sum(bool(row.get("complete")) for row in job.history)
-        if not epochs or job.result.members:
+    def _learn_speed(self, job: Job) -> None:
+        """Update this server's speed against the reference machine from a finished job."""
+        if job.result.stopped or job.result.members:
             return
-        rate = job.result.seconds / (job.spec.examples * epochs)
-        name = job.spec.recipe_name
-        self._rates[name] = rate if name not in self._rates else 0.5 * (self._rates[name] + rate)
+        ratio = job.result.seconds / job.spec.predicted_fit_seconds()
+        self.speed = 0.5 * (self.speed + ratio)
 
 
 def keep_recent_results(jobs: list[Job], keep: int = KEEP_RESULTS) -> None:

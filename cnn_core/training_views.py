@@ -94,10 +94,10 @@ def members_rows(members: list[dict], combined_accuracy: float | None,
 
 # -- charts ---------------------------------------------------------------------------------------
 
-def _legend_below():
+def _legend_outside():
     import altair as alt
 
-    return alt.Legend(orient="bottom", title=None)
+    return alt.Legend(orient="right", title=None)
 
 
 def curves_chart(history: list[dict], batches: list[dict], metric: str):
@@ -116,11 +116,11 @@ def curves_chart(history: list[dict], batches: list[dict], metric: str):
     title = metric if member is None else f"{metric} · member {member}"
     y_axis = alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis()
     return (
-        alt.Chart(data, title=title, height=240)
+        alt.Chart(data, title=title, height=260)
         .mark_line(point=alt.OverlayMarkDef(size=30))
         .encode(x=alt.X("epochs:Q", title="epochs", axis=alt.Axis(tickMinStep=1)),
                 y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False), axis=y_axis),
-                color=alt.Color("series:N", legend=_legend_below()))
+                color=alt.Color("series:N", legend=_legend_outside()))
     )
 
 
