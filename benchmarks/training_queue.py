@@ -1,6 +1,6 @@
 """K sessions press Train at once: the training queue under a class's load.
 
-    python benchmarks/training_queue.py [--sessions 4] [--waves 3] [--examples 1000]
+    python benchmarks/training_queue.py [--sessions 4] [--waves 2] [--examples 1000]
                                         [--epochs 1] [--workers 1,2]
 
 This process plays the Streamlit server: K AppTest sessions of the MNIST page share its

@@ -80,7 +80,8 @@ def run_summary(job, number: int) -> dict:
 def members_rows(members: list[dict], combined_accuracy: float | None,
                  combined_errors: int | None) -> list[dict]:
     """An ensemble's members and their combination: the gain is the last row's difference."""
-    rows = [{"model": f"member {i}: {m.get('name', '?')}",
+    rows = [{"model": (m.get("name") or f"member {i}")
+                      + (f" ({m['recipe']}, seed {m.get('seed')})" if m.get("recipe") else ""),
              "test acc": percent(m.get("test_accuracy")),
              "test errors": f"{m['errors']:,}" if m.get("errors") is not None else "–",
              "fit s": f"{m['fit_seconds']:,.1f}" if m.get("fit_seconds") is not None else "–"}
