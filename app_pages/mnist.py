@@ -12,7 +12,8 @@ from cnn_core.digits import predict_digit, preprocess_digit
 from cnn_core.mnist_data import load_mnist
 from cnn_core.presets import preset
 from cnn_core.recipes import RECIPES
-from cnn_core.training_jobs import JobSpec, keep_recent_results, shared_queue
+from cnn_core.training_jobs import JobSpec
+from cnn_core.training_queue import keep_recent_results, shared_queue
 
 st.title(":material/draw: MNIST training lab")
 st.caption("Real MNIST (60,000 training and 10,000 test digits, shipped with the app). "
@@ -71,19 +72,13 @@ def live_ui(job):
     if job.waiting and not job.latest:
         button.button("Cancel", icon=":material/close:", on_click=job.cancel,
                       help="leave the queue")
-        counts = queue.counts()
-        st.caption(f"{counts['waiting']:,} waiting · {counts['training']:,} training · "
-                   f"{counts['slots']:,} {counts['executor']} worker(s)")
+        st.caption(views.queue_text(queue.counts()))
     else:
         if not job.done:
             button.button("Stop", icon=":material/stop:", on_click=job.stop,
                           help="end at the next batch; keeps the model trained so far")
-        m = st.columns(4)
-        for col, key in zip(m, ("loss", "accuracy", "val_loss", "val_accuracy")):
-            source = job.history[-1] if key.startswith("val") and job.history else job.latest
-            value = source.get(key)
-            col.metric(key.replace("_", " "), "–" if value is None else
-                       views.percent(value) if "accuracy" in key else f"{value:.4f}")
+        for col, (label, value) in zip(st.columns(4), views.live_figures(job)):
+            col.metric(label, value)
         c1, c2 = st.columns(2)
         c1.altair_chart(views.curves_chart(job.history, job.batches, "loss"))
         c2.altair_chart(views.curves_chart(job.history, job.batches, "accuracy"))
@@ -155,7 +150,8 @@ if jobs and jobs[-1].result is not None and jobs[-1].result.evaluation is not No
             c1.image(digit, width=140, caption="as the network sees it (28×28)")
             probabilities = predict_digit(result.model(), digit)
             c2.altair_chart(views.probabilities_chart(probabilities))
-            c2.metric("prediction", f"{probabilities.argmax()} ({views.percent(probabilities.max(), 1)})")
+            c2.metric("prediction",
+                      f"{probabilities.argmax()} ({views.percent(probabilities.max(), 1)})")
         except CNNLabError as err:
             st.info(str(err))
 

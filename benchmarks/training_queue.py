@@ -49,11 +49,11 @@ def timed_run(at):
 def run_setting(workers, sessions, waves, examples, epochs):
     from streamlit.testing.v1 import AppTest
 
-    from cnn_core import training_jobs
+    from cnn_core import training_queue
 
     os.environ["CNNLAB_TRAINING_WORKERS"] = str(workers)
     os.environ["CNNLAB_MAX_QUEUED"] = str(max(20, sessions))
-    training_jobs._SHARED = None  # a fresh queue (and worker pool) for this setting
+    training_queue._SHARED = None  # a fresh queue (and worker pool) for this setting
     pages = [AppTest.from_file(PAGE, default_timeout=120) for _ in range(sessions)]
     for at in pages:
         at.run()
@@ -85,7 +85,7 @@ def run_setting(workers, sessions, waves, examples, epochs):
             })
         rss_after_wave.append(rss_kib()[0])
     elapsed = time.monotonic() - started
-    queue = training_jobs.shared_queue()
+    queue = training_queue.shared_queue()
     worker_rss = [rss_kib(pid)[0] for pid in queue.executor.worker_pids()]
     queue.close()
     return {

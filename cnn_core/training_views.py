@@ -49,6 +49,22 @@ def expectation_note(settings, examples: int) -> str | None:
             "more epochs or a smaller batch help.")
 
 
+def live_figures(job) -> list[tuple[str, str]]:
+    """(label, value) of the running figures and the last epoch's validation figures."""
+    figures = []
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        source = job.history[-1] if key.startswith("val") and job.history else job.latest
+        value = source.get(key)
+        figures.append((key.replace("_", " "), "–" if value is None else
+                        percent(value) if "accuracy" in key else f"{value:.4f}"))
+    return figures
+
+
+def queue_text(counts: dict) -> str:
+    return (f"{counts['waiting']:,} waiting · {counts['training']:,} training · "
+            f"{counts['slots']:,} {counts['executor']} worker slot(s)")
+
+
 def history_frame(history: list[dict]):
     """One row per epoch (a stopped epoch is kept with complete=False); x = epochs trained."""
     import pandas as pd

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from cnn_core.calculator import analyze
 from cnn_core.presets import preset
 from cnn_core.recipes import RECIPES
-from cnn_core.training_jobs import JobSpec, shared_queue
+from cnn_core.training_jobs import JobSpec
+from cnn_core.training_queue import shared_queue
 from cnn_core.training_views import duration
 from tests.conftest import REPO_ROOT
 
@@ -105,3 +106,33 @@ def test_a_queued_session_waits_then_cancels_and_stop_keeps_the_partial_run():
     assert [b.label for b in at.get("download_button")] == [
         "Download model (.keras)", "Download history (CSV)"]
     assert at.dataframe[-1].value["test acc"].tolist() == [f"{evaluation.accuracy:.2%}"]
+
+
+PROBE = """
+import sys, time
+sys.path.insert(0, {root!r})
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({page!r}, default_timeout=120).run()
+at.number_input(key="epochs_fast").set_value(1)
+at.number_input(key="examples_fast").set_value(300)
+at.run()
+next(b for b in at.button if b.label == "Train").click().run()
+job = at.session_state["mnist_runs"][-1]
+assert job.wait(300) and job.state == "finished", job.error
+at.run()
+assert not at.exception and at.header[0].value == "Results on the test set"
+print("HEAVY:" + ",".join(m for m in ("tensorflow", "keras") if m in sys.modules))
+"""
+
+
+@pytest.mark.slow
+def test_training_and_its_results_leave_tensorflow_out_of_the_server_process():
+    """The page's process trains and shows the results without importing TensorFlow: the
+    job ran in a worker process (no process-wide Keras patch is needed any more)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PROBE.format(root=str(REPO_ROOT), page=PAGE)],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=400)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY:"

@@ -14,7 +14,8 @@ from cnn_core.errors import CNNLabError
 from cnn_core.mnist_data import load_mnist
 from cnn_core.recipes import RECIPES
 from cnn_core.training_executors import LocalExecutor
-from cnn_core.training_jobs import JobSpec, TrainingQueue, default_workers, keep_recent_results
+from cnn_core.training_jobs import JobSpec
+from cnn_core.training_queue import TrainingQueue, default_workers, keep_recent_results
 from cnn_core.training_views import duration, ordinal
 
 pytestmark = pytest.mark.slow

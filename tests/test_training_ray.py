@@ -12,7 +12,8 @@ import time
 import pytest
 
 from cnn_core.recipes import RECIPES
-from cnn_core.training_jobs import JobSpec, TrainingQueue
+from cnn_core.training_jobs import JobSpec
+from cnn_core.training_queue import TrainingQueue
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
