@@ -213,7 +213,8 @@ class Job:
         if "member" in latest:
             text += f" · member {latest['member']}/{latest['members']}"
             text += f" ({latest['member_recipe']})" if latest.get("member_recipe") else ""
-        text += f" · epoch {latest.get('epoch', 1)}/{latest.get('epochs', self.spec.settings.epochs)}"
+        epochs = latest.get("epochs", self.spec.settings.epochs)
+        text += f" · epoch {latest.get('epoch', 1)}/{epochs}"
         eta = latest.get("eta")
         if not self.done and eta is not None and math.isfinite(eta):
             text += f" · about {duration(eta)} left" + (" in this member" if "member" in latest
