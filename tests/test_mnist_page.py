@@ -136,3 +136,21 @@ def test_training_and_its_results_leave_tensorflow_out_of_the_server_process():
                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=400)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+def test_views_format_numbers_one_way_and_name_each_member():
+    from cnn_core import training_views as views
+
+    members = [{"name": "member 1", "recipe": "best", "seed": 1, "test_accuracy": 0.9951,
+                "errors": 49, "fit_seconds": 250.04},
+               {"name": "member 2", "recipe": "best", "seed": 2, "test_accuracy": 0.9948,
+                "errors": 52, "fit_seconds": 251.5}]
+    rows = views.members_rows(members, 0.9968, 32)
+    assert [r["model"] for r in rows] == ["member 1 (best, seed 1)", "member 2 (best, seed 2)",
+                                          "ensemble (probabilities averaged)"]
+    assert [r["test acc"] for r in rows] == ["99.51%", "99.48%", "99.68%"]
+    assert rows[-1]["test errors"] == "32" and rows[-1]["fit s"] == "501.5"  # 250.04 + 251.5
+    # a short run says what to expect: ceil(2,000 / 128) = 16 steps per epoch × 5 epochs
+    note = views.expectation_note(RECIPES["fast"].settings, 2000)
+    assert note.startswith("Only 80 optimizer steps (2,000 examples, batch 128, 5 epochs)")
+    assert views.expectation_note(RECIPES["fast"].settings, 55_000) is None
