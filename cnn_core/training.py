@@ -157,13 +157,18 @@ def evaluate(model, x: np.ndarray, y: np.ndarray) -> Evaluation:
 
 @dataclass
 class TrainResult:
-    model: object  # keras.Model (partial if stopped)
-    history: list[dict]  # one row per completed epoch
+    model: object  # ONE keras.Model (partial if stopped); an ensemble's averages its members
+    history: list[dict]  # one row per completed epoch (an ensemble's rows carry "member")
     batches: list[dict]  # running training figures within epochs
     evaluation: Evaluation | None
-    seconds: float  # training time (fit only), wall clock
+    seconds: float  # training time (fit only, all members), wall clock
     cpu_seconds: float  # the same span in CPU time of this process (all its threads)
-    stopped: bool  # ended before the last epoch
+    stopped: bool  # ended before the last epoch (of the last member)
+    # an ensemble's members, in training order: name, recipe, seed, epochs, fit_seconds,
+    # cpu_seconds, val_accuracy and (with the test set) test_accuracy and errors; [] for one model
+    members: list[dict] = field(default_factory=list)
+    networks: list = field(default_factory=list)  # the trained Keras networks (one per member)
+    tta: dict = field(default_factory=dict)  # validation errors with/without TTA, and the choice
 
 
 def _progress_callback(on_progress, stop_event, steps_per_epoch, epochs, history, batches):
@@ -228,39 +233,89 @@ def train(
     evaluate_test: bool = True,
     data=None,
 ) -> TrainResult:
-    """Build the recipe's model, fit it, evaluate it once on the test set."""
+    """Build the recipe's network(s), fit them, evaluate once on the test set.
+
+    With ``settings.members`` > 1 the members train one after another (seeds from
+    ``ensemble.member_seed``); their events carry "member" (1-based), "members" and
+    "member_recipe". Stop ends the current member at the next batch and keeps what was trained.
+    ``settings.tta`` keeps test-time augmentation if the held-out images say it helps."""
     import keras
 
-    settings = settings or recipe(recipe_name).settings
+    from cnn_core.ensemble import average_model, choose_tta, member_seed
+
+    chosen = recipe(recipe_name)
+    settings = settings or chosen.settings
     check_settings(settings)
     splits = make_splits(settings, train_examples, data)
-    keras.utils.set_random_seed(settings.seed)
-    model = build_model(recipe_name, settings)
+    ensemble = settings.members > 1
+    smoothing = settings.label_smoothing  # needs one-hot targets in Keras
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=smoothing) if smoothing
+            else "sparse_categorical_crossentropy")
+
+    def targets(y):
+        return keras.utils.to_categorical(y, CLASSES) if smoothing else y
+
     steps_per_epoch = math.ceil(len(splits.x_train) / settings.batch_size)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate(settings, steps_per_epoch * settings.epochs)),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    history: list[dict] = []
-    batches: list[dict] = []
-    callback = _progress_callback(
-        on_progress, stop_event, steps_per_epoch, settings.epochs, history, batches
-    )
-    start, cpu_start = time.monotonic(), time.process_time()
-    model.fit(
-        training_dataset(splits.x_train, splits.y_train, settings),
-        validation_data=(splits.x_val, splits.y_val),
-        epochs=settings.epochs,
-        callbacks=[callback],
-        shuffle=False,  # the dataset shuffles itself
-        verbose=0,
-    )
-    seconds, cpu_seconds = time.monotonic() - start, time.process_time() - cpu_start
-    evaluation = evaluate(model, splits.x_test, splits.y_test) if evaluate_test else None
-    complete = sum(1 for row in history if row["complete"])
-    return TrainResult(model, history, batches, evaluation, seconds, cpu_seconds,
-                       stopped=complete < settings.epochs)
+    networks, members, history, batches = [], [], [], []
+    seconds = cpu_seconds = 0.0
+    stopped = False
+    for index in range(settings.members):
+        if index and stop_event is not None and stop_event.is_set():
+            stopped = True  # the members not started are left out
+            break
+        member_recipe = (chosen.member_recipes[index % len(chosen.member_recipes)]
+                         if chosen.member_recipes else recipe_name)
+        member = settings.with_changes(seed=member_seed(settings.seed, index))
+        keras.utils.set_random_seed(member.seed)
+        model = build_model(member_recipe, member,
+                            f"{recipe_name}_{index + 1}" if ensemble else recipe_name)
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                learning_rate(member, steps_per_epoch * member.epochs)),
+            loss=loss,
+            metrics=["accuracy"],
+        )
+        tags = {"member": index + 1, "members": settings.members, "member_recipe": member_recipe}
+
+        def report(event, tags=tags):
+            event.update(tags)  # the same dict is kept in history/batches
+            if on_progress:
+                on_progress(event)
+
+        member_history: list[dict] = []
+        callback = _progress_callback(report if ensemble else on_progress, stop_event,
+                                      steps_per_epoch, member.epochs, member_history, batches)
+        start, cpu_start = time.monotonic(), time.process_time()
+        model.fit(
+            training_dataset(splits.x_train, targets(splits.y_train), member),
+            validation_data=(splits.x_val, targets(splits.y_val)),
+            epochs=member.epochs,
+            callbacks=[callback],
+            shuffle=False,  # the dataset shuffles itself
+            verbose=0,
+        )
+        fit_seconds, fit_cpu = time.monotonic() - start, time.process_time() - cpu_start
+        seconds, cpu_seconds = seconds + fit_seconds, cpu_seconds + fit_cpu
+        history += member_history
+        complete = sum(1 for row in member_history if row["complete"])
+        stopped = stopped or complete < member.epochs
+        networks.append(model)
+        members.append({"name": f"member {index + 1}", "recipe": member_recipe,
+                        "seed": member.seed, "epochs": complete, "fit_seconds": fit_seconds,
+                        "cpu_seconds": fit_cpu,
+                        "val_accuracy": member_history[-1].get("val_accuracy")
+                        if member_history else None})
+    tta = choose_tta(networks, splits.x_val, splits.y_val) if settings.tta and settings.holdout \
+        else {}
+    model = average_model(networks, tta=tta.get("tta", False), name=recipe_name)
+    evaluation = None
+    if evaluate_test:
+        evaluation = evaluate(model, splits.x_test, splits.y_test)
+        for row, network in zip(members if ensemble else [], networks):
+            scored = evaluate(network, splits.x_test, splits.y_test)
+            row.update(test_accuracy=scored.accuracy, errors=scored.errors)
+    return TrainResult(model, history, batches, evaluation, seconds, cpu_seconds, stopped,
+                       members if ensemble else [], networks, tta)
 
 
 def check_settings(settings: TrainSettings) -> None:
