@@ -9,8 +9,9 @@ job's results (the model as .keras bytes) or raises ``JobFailed`` with a message
 LocalExecutor: ``workers`` long-lived processes started with ``spawn`` (TensorFlow is imported
 once per worker, not per job; nothing of Keras runs in the Streamlit process). Progress and
 the result come back through a pipe; Stop is a ``multiprocessing.Event`` the job checks after
-every batch. A worker that dies, or stays silent for ``hang_seconds`` once its job has
-started, is killed and replaced; only its job fails.
+every batch. A worker that dies, sends no heartbeat for ``hang_seconds`` (frozen) or
+is still busy well past its job's time limit (stuck) is killed and replaced; only its
+job fails.
 
 RayExecutor: the job function as a Ray task with ``num_cpus``/``num_gpus``; progress goes
 through a small Ray actor (the job's channel) that also holds its Stop flag. Jobs are handed to
@@ -31,6 +32,8 @@ from cnn_core.errors import CNNLabError
 from cnn_core.training_jobs import JobCancelled, JobFailed, run_job
 
 POLL_SECONDS = 0.25
+HEARTBEAT_SECONDS = 2.0
+EVALUATION_GRACE_SECONDS = 120.0  # past the time limit: the test-set evaluation and saving
 
 
 def _death_message(exitcode: int | None) -> str:
@@ -47,11 +50,29 @@ def _death_message(exitcode: int | None) -> str:
 # -- local worker processes ---------------------------------------------------------------------
 
 def _worker_main(conn, stop_event) -> None:
-    """A worker process: import TensorFlow once, then run the jobs it is sent, one at a time."""
+    """A worker process: import TensorFlow once, then run the jobs it is sent, one at a time.
+    While a job runs, a thread sends a heartbeat every HEARTBEAT_SECONDS: a frozen or stopped
+    process falls silent even when its job is in a long step without progress events."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's (or CLI's) to handle
     import keras  # noqa: F401 -- warm: the first job does not wait for the import
 
+    send_lock, busy = threading.Lock(), threading.Event()
+
+    def send(message):
+        with send_lock:
+            conn.send(message)
+
+    def heartbeat():
+        while True:
+            busy.wait()
+            try:
+                send(("beat", None))
+            except OSError:
+                return
+            time.sleep(HEARTBEAT_SECONDS)
+
+    threading.Thread(target=heartbeat, daemon=True, name="heartbeat").start()
     while True:
         try:
             message = conn.recv()
@@ -60,17 +81,17 @@ def _worker_main(conn, stop_event) -> None:
         if message is None:
             return
         target, spec = message
-
-        def emit(event):
-            conn.send(("event", event))
-
+        busy.set()
         try:
-            conn.send(("result", target(spec, emit, stop_event.is_set)))
+            result = ("result", target(spec, lambda event: send(("event", event)),
+                                       stop_event.is_set))
         except CNNLabError as err:
-            conn.send(("error", str(err)))
+            result = ("error", str(err))
         except Exception as err:
             traceback.print_exc()  # for the server's log; the page shows one line
-            conn.send(("error", f"training failed: {type(err).__name__}: {err}"))
+            result = ("error", f"training failed: {type(err).__name__}: {err}")
+        busy.clear()
+        send(result)
 
 
 class _Worker:
@@ -95,7 +116,7 @@ class _Worker:
             self.conn.send((target, job.spec))
         except (BrokenPipeError, OSError):
             raise JobFailed(_death_message(self._exitcode())) from None
-        last_heard = time.monotonic()
+        last_heard = started = time.monotonic()
         while True:
             if job.stop_requested:
                 self.stop_event.set()
@@ -108,14 +129,20 @@ class _Worker:
             if message is None:
                 if not self.process.is_alive():
                     raise JobFailed(_death_message(self._exitcode()))
-                if job.state == "running" and now - last_heard > hang_seconds:
+                stuck_after = job.spec.max_seconds + max(hang_seconds, EVALUATION_GRACE_SECONDS)
+                if job.state == "running" and (now - last_heard > hang_seconds
+                                               or now - started > stuck_after):
                     self.kill()
-                    raise JobFailed(f"the training made no progress for {hang_seconds:.0f} s "
-                                    "and was ended; other jobs are not affected.")
+                    raise JobFailed(f"the training process hung (silent for "
+                                    f"{now - last_heard:.0f} s, or past its time limit) and was "
+                                    "ended; other jobs are not affected.")
                 continue
             last_heard = now
             kind, value = message
+            if kind == "beat":
+                continue
             if kind == "event":
+                started = now if value["kind"] == "started" else started
                 job.on_event(value)
             elif kind == "result":
                 return value
@@ -263,7 +290,7 @@ class RayExecutor:
         channel = job_channel.remote()
         ref = train_task.options(num_cpus=self.num_cpus, num_gpus=self.num_gpus).remote(
             job.spec, channel)
-        last_heard = time.monotonic()
+        started = time.monotonic()
         try:
             while True:
                 ready, _ = ray.wait([ref], timeout=POLL_SECONDS)
@@ -271,7 +298,7 @@ class RayExecutor:
                 for event in events:
                     job.on_event(event)
                 now = time.monotonic()
-                last_heard = now if events or job.state != "running" else last_heard
+                started = now if job.state != "running" else started
                 if ready:
                     break
                 if job.cancel_requested and job.state == "starting":
@@ -279,10 +306,11 @@ class RayExecutor:
                     raise JobCancelled()
                 if job.stop_requested:
                     channel.stop.remote()
-                if now - last_heard > self.hang_seconds:
+                if now - started > job.spec.max_seconds + max(self.hang_seconds,
+                                                              EVALUATION_GRACE_SECONDS):
                     ray.cancel(ref, force=True)
-                    raise JobFailed(f"the training made no progress for {self.hang_seconds:.0f}"
-                                    " s on the Ray cluster and was ended.")
+                    raise JobFailed("the training hung on the Ray cluster (past its time limit)"
+                                    " and was ended.")
             return self._result(ref)
         finally:
             ray.kill(channel)
