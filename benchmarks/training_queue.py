@@ -3,7 +3,8 @@
     python benchmarks/training_queue.py [--sessions 4] [--waves 2] [--examples 1000]
                                         [--epochs 1] [--workers 1,2]
 
-This process plays the Streamlit server: K AppTest sessions of the MNIST page share its
+"wait" is from Train to the worker's first event, "run" from there to the end; "handed" is the
+order in which the queue gave jobs a worker. This process plays the Streamlit server: K AppTest sessions of the MNIST page share its
 training queue (as the sessions of one server do). In each wave every session presses Train,
 in order; the page is then rerun session after session (as each browser's live fragment
 does) until every job is done. For each worker count it prints, per job: the order it was
@@ -74,7 +75,7 @@ def run_setting(workers, sessions, waves, examples, epochs):
                 (busy if live else done_pages).append(timed_run(at))
             time.sleep(0.2)
         done_order = sorted(range(sessions), key=lambda i: jobs[i].finished_at)
-        start_order = sorted(range(sessions), key=lambda i: jobs[i].started_at or 1e18)
+        start_order = sorted(range(sessions), key=lambda i: jobs[i].handed_at or 1e18)
         for i, job in enumerate(jobs):
             rows.append({
                 "wave": wave + 1, "session": i + 1, "started": start_order.index(i) + 1,
@@ -110,13 +111,13 @@ def run_setting(workers, sessions, waves, examples, epochs):
 
 def report(result):
     print(f"\n== {result['workers']} local worker(s) ==")
-    print("wave session started finished  wait s   run s  accuracy  state")
+    print("wave session handed finished  wait s   run s  accuracy  state")
     for r in result["rows"]:
         accuracy = f"{r['accuracy']:.2%}" if r["accuracy"] is not None else "–"
         print(f"{r['wave']:>4} {r['session']:>7} {r['started']:>7} {r['finished']:>8} "
               f"{r['wait_s']:>7.1f} "
               f"{r['run_s']:>7.1f} {accuracy:>9}  {r['state']} {r['error'] or ''}")
-    print(f"started in first-come order: {result['started_in_order']}; finished in it: "
+    print(f"given a worker in first-come order: {result['started_in_order']}; finished in it: "
           f"{result['finished_in_order']}; errors: {result['errors']}")
     print("server RSS after each wave: "
           + ", ".join(f"{m:,.0f}" for m in result["rss_after_wave_mib"])

@@ -150,7 +150,8 @@ class Job:
     result: JobResult | None = None
     error: str | None = None
     submitted_at: float = field(default_factory=time.monotonic)
-    started_at: float | None = None
+    handed_at: float | None = None  # given a slot (a worker, or the Ray cluster)
+    started_at: float | None = None  # its worker began training
     finished_at: float | None = None
     stop_requested: bool = False
     cancel_requested: bool = False

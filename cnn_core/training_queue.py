@@ -148,7 +148,7 @@ class TrainingQueue:
         """Give waiting jobs to free slots, oldest first. Called with the lock held."""
         while self._waiting and len(self._handed) < self.executor.capacity:
             job = self._waiting.popleft()
-            job.state = "starting"
+            job.state, job.handed_at = "starting", time.monotonic()
             self._handed.append(job)
             threading.Thread(target=self._run, args=(job,), daemon=True,
                              name=f"training-job-{job.spec.recipe_name}").start()

@@ -24,7 +24,7 @@ def open_page():
     return at
 
 
-def poll(at, until, timeout=120):
+def poll(at, until, timeout=300):
     """Rerun the page (as st.fragment's run_every does in a browser) until until(run)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

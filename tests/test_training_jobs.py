@@ -58,7 +58,7 @@ def test_jobs_run_in_order_in_a_worker_process_and_return_their_model(queue):
     assert third.state == "cancelled" and third.place() is None
     assert second.wait(240) and first.done
     assert (first.state, second.state) == ("finished", "finished"), (first.error, second.error)
-    assert first.finished_at <= second.started_at  # first come, first served
+    assert first.finished_at <= second.handed_at <= second.started_at  # first come, first served
     assert first.worker_pid == second.worker_pid != os.getpid()
     # progress streamed back: batch events, then the epoch with its validation figures
     assert first.batches and [row["epoch"] for row in first.history] == [1]
