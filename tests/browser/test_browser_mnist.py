@@ -138,7 +138,8 @@ def test_a_queued_job_is_cancelled_and_a_closed_tab_leaves_the_queue(browser, ap
         mnist_button(trainer_main, "Stop").click()
         wait_until(lambda: canceller_main.get_by_text(RESULTS, exact=True).count(), 240,
                    "the queued job to run once the trainer stopped")
-        assert runs_table(trainer_main)["#1 fast"][1] == "stopped"
+        wait_until(lambda: progress_text(trainer_main).startswith("stopped"), 60,
+                   "the trainer's run to show it stopped")
     finally:
         for page in (trainer, canceller, leaver):
             if not page.is_closed():
