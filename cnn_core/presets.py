@@ -1,6 +1,8 @@
 """Named networks for the calculator: (input shape, layers), one function per network.
 
-Parameter counts (checked against Keras in tests/test_calculator_keras.py):
+The MNIST networks are the recipes' own layer lists (cnn_core.recipes): written once, trained
+by the MNIST page and counted here. Parameter counts (checked against Keras in
+tests/test_calculator_keras.py):
     exercise2      903,400     the classic exercise (3 conv layers, stride 2, 'same')
     mnist_baseline 225,034     Conv32-Pool-Conv64-Pool-Dense128-Dense10 (the MNIST page's baseline)
     mnist_fast     184,874     the MNIST page's fast recipe (2 conv 5×5 + batch norm)
@@ -15,11 +17,10 @@ Parameter counts (checked against Keras in tests/test_calculator_keras.py):
 
 from __future__ import annotations
 
+from cnn_core import recipes
 from cnn_core.errors import CNNLabError
 from cnn_core.layers import (
-    Activation,
     AveragePooling2D,
-    BatchNormalization,
     Conv2D,
     Dense,
     Dropout,
@@ -40,51 +41,20 @@ def exercise2() -> Preset:
     ]
 
 
-def mnist_baseline() -> Preset:
-    """The well-known starting point of the MNIST exercise."""
-    return (28, 28, 1), [
-        Conv2D(32, 3, activation="relu"),  # (26, 26, 32)
-        MaxPooling2D(2),  # (13, 13, 32)
-        Conv2D(64, 3, activation="relu"),  # (11, 11, 64)
-        MaxPooling2D(2),  # (5, 5, 64)
-        Flatten(),  # (1600,)
-        Dense(128, activation="relu"),
-        Dense(10, activation="softmax"),
-    ]
+def _mnist(recipe_name: str):
+    """The calculator's view of an MNIST recipe's network: the very layer list it trains."""
+
+    def network() -> Preset:
+        chosen = recipes.recipe(recipe_name)
+        return chosen.input_shape, chosen.layers()
+
+    network.__doc__ = f"The MNIST page's {recipe_name!r} recipe (cnn_core.recipes)."
+    return network
 
 
-def mnist_fast() -> Preset:
-    """The MNIST page's fast recipe (cnn_core.recipes.fast_model)."""
-    return (28, 28, 1), [
-        Conv2D(32, 5, use_bias=False),  # (24, 24, 32)
-        BatchNormalization(),
-        Activation("relu"),
-        MaxPooling2D(2),  # (12, 12, 32)
-        Conv2D(64, 5, use_bias=False),  # (8, 8, 64)
-        BatchNormalization(),
-        Activation("relu"),
-        MaxPooling2D(2),  # (4, 4, 64)
-        Flatten(),  # (1024,)
-        Dense(128, activation="relu"),
-        Dense(10, activation="softmax"),
-    ]
-
-
-def mnist_best() -> Preset:
-    """The MNIST page's best recipe (cnn_core.recipes.best_model)."""
-    layers: list[Layer] = []
-    for filters, pool in ((32, False), (32, True), (64, False), (64, True)):
-        layers += [Conv2D(filters, 3, use_bias=False), BatchNormalization(), Activation("relu")]
-        if pool:
-            layers.append(MaxPooling2D(2))
-    return (28, 28, 1), layers + [
-        Flatten(),  # (1024,)
-        Dense(256, use_bias=False),
-        BatchNormalization(),
-        Activation("relu"),
-        Dropout(0.3),
-        Dense(10, activation="softmax"),
-    ]
+mnist_baseline = _mnist("baseline")
+mnist_fast = _mnist("fast")
+mnist_best = _mnist("best")
 
 
 def lenet5() -> Preset:

@@ -1,17 +1,15 @@
-"""Train an MNIST recipe, report progress, stop on request, evaluate on the test set once.
+"""The fit loop: train an MNIST recipe, report progress, stop on request, evaluate once.
 
     train(recipe_name, settings, on_progress, stop_event)  -> TrainResult   (synchronous)
-    start_training(...) -> TrainingRun                       (a daemon thread; one per process)
+
+It runs inside a training job's worker process (``cnn_core.training_jobs``), never in the
+Streamlit server; the charts live in ``cnn_core.training_views``.
 
 Progress events are plain dicts: ``{"kind": "batch", ...}`` a few dozen times per epoch (the
 training loss/accuracy are Keras' running means over the epoch so far, i.e. smoothed within
 the epoch) and ``{"kind": "epoch", ...}`` at each epoch's end with the validation figures.
-
-One training at a time per server process: ``start_training`` takes a process-wide lock and
-raises CNNLabError naming the running job if another session holds it. The thread stops by
-itself when its Stop event is set, when ``keep_alive()`` has said False for ``grace_seconds``
-(the page passes "is my Streamlit session still open?": the tab was closed) or after
-``max_seconds``; the lock is released in every case.
+``stop_event.is_set()`` is checked after every batch: set, the run ends there and keeps its
+partial model and history.
 
 Data: the last ``holdout`` training images validate (model selection never sees the test set);
 the test set is evaluated once, at the end. Pixels are scaled to [0, 1], shape (N, 28, 28, 1).
@@ -19,12 +17,10 @@ the test set is evaluated once, at the end. Pixels are scaled to [0, 1], shape (
 
 from __future__ import annotations
 
-import contextlib
 import math
 import tempfile
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,13 +157,18 @@ def evaluate(model, x: np.ndarray, y: np.ndarray) -> Evaluation:
 
 @dataclass
 class TrainResult:
-    model: object  # keras.Model (partial if stopped)
-    history: list[dict]  # one row per completed epoch
+    model: object  # ONE keras.Model (partial if stopped); an ensemble's averages its members
+    history: list[dict]  # one row per completed epoch (an ensemble's rows carry "member")
     batches: list[dict]  # running training figures within epochs
     evaluation: Evaluation | None
-    seconds: float  # training time (fit only), wall clock
+    seconds: float  # training time (fit only, all members), wall clock
     cpu_seconds: float  # the same span in CPU time of this process (all its threads)
-    stopped: bool  # ended before the last epoch
+    stopped: bool  # ended before the last epoch (of the last member)
+    # an ensemble's members, in training order: name, recipe, seed, epochs, fit_seconds,
+    # cpu_seconds, val_accuracy and (with the test set) test_accuracy and errors; [] for one model
+    members: list[dict] = field(default_factory=list)
+    networks: list = field(default_factory=list)  # the trained Keras networks (one per member)
+    tta: dict = field(default_factory=dict)  # validation errors with/without TTA, and the choice
 
 
 def _progress_callback(on_progress, stop_event, steps_per_epoch, epochs, history, batches):
@@ -232,39 +233,89 @@ def train(
     evaluate_test: bool = True,
     data=None,
 ) -> TrainResult:
-    """Build the recipe's model, fit it, evaluate it once on the test set."""
+    """Build the recipe's network(s), fit them, evaluate once on the test set.
+
+    With ``settings.members`` > 1 the members train one after another (seeds from
+    ``ensemble.member_seed``); their events carry "member" (1-based), "members" and
+    "member_recipe". Stop ends the current member at the next batch and keeps what was trained.
+    ``settings.tta`` keeps test-time augmentation if the held-out images say it helps."""
     import keras
 
-    settings = settings or recipe(recipe_name).settings
+    from cnn_core.ensemble import average_model, choose_tta, member_seed
+
+    chosen = recipe(recipe_name)
+    settings = settings or chosen.settings
     check_settings(settings)
     splits = make_splits(settings, train_examples, data)
-    keras.utils.set_random_seed(settings.seed)
-    model = build_model(recipe_name, settings)
+    ensemble = settings.members > 1
+    smoothing = settings.label_smoothing  # needs one-hot targets in Keras
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=smoothing) if smoothing
+            else "sparse_categorical_crossentropy")
+
+    def targets(y):
+        return keras.utils.to_categorical(y, CLASSES) if smoothing else y
+
     steps_per_epoch = math.ceil(len(splits.x_train) / settings.batch_size)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate(settings, steps_per_epoch * settings.epochs)),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    history: list[dict] = []
-    batches: list[dict] = []
-    callback = _progress_callback(
-        on_progress, stop_event, steps_per_epoch, settings.epochs, history, batches
-    )
-    start, cpu_start = time.monotonic(), time.process_time()
-    model.fit(
-        training_dataset(splits.x_train, splits.y_train, settings),
-        validation_data=(splits.x_val, splits.y_val),
-        epochs=settings.epochs,
-        callbacks=[callback],
-        shuffle=False,  # the dataset shuffles itself
-        verbose=0,
-    )
-    seconds, cpu_seconds = time.monotonic() - start, time.process_time() - cpu_start
-    evaluation = evaluate(model, splits.x_test, splits.y_test) if evaluate_test else None
-    complete = sum(1 for row in history if row["complete"])
-    return TrainResult(model, history, batches, evaluation, seconds, cpu_seconds,
-                       stopped=complete < settings.epochs)
+    networks, members, history, batches = [], [], [], []
+    seconds = cpu_seconds = 0.0
+    stopped = False
+    for index in range(settings.members):
+        if index and stop_event is not None and stop_event.is_set():
+            stopped = True  # the members not started are left out
+            break
+        member_recipe = (chosen.member_recipes[index % len(chosen.member_recipes)]
+                         if chosen.member_recipes else recipe_name)
+        member = settings.with_changes(seed=member_seed(settings.seed, index))
+        keras.utils.set_random_seed(member.seed)
+        model = build_model(member_recipe, member,
+                            f"{recipe_name}_{index + 1}" if ensemble else recipe_name)
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                learning_rate(member, steps_per_epoch * member.epochs)),
+            loss=loss,
+            metrics=["accuracy"],
+        )
+        tags = {"member": index + 1, "members": settings.members, "member_recipe": member_recipe}
+
+        def report(event, tags=tags):
+            event.update(tags)  # the same dict is kept in history/batches
+            if on_progress:
+                on_progress(event)
+
+        member_history: list[dict] = []
+        callback = _progress_callback(report if ensemble else on_progress, stop_event,
+                                      steps_per_epoch, member.epochs, member_history, batches)
+        start, cpu_start = time.monotonic(), time.process_time()
+        model.fit(
+            training_dataset(splits.x_train, targets(splits.y_train), member),
+            validation_data=(splits.x_val, targets(splits.y_val)),
+            epochs=member.epochs,
+            callbacks=[callback],
+            shuffle=False,  # the dataset shuffles itself
+            verbose=0,
+        )
+        fit_seconds, fit_cpu = time.monotonic() - start, time.process_time() - cpu_start
+        seconds, cpu_seconds = seconds + fit_seconds, cpu_seconds + fit_cpu
+        history += member_history
+        complete = sum(1 for row in member_history if row["complete"])
+        stopped = stopped or complete < member.epochs
+        networks.append(model)
+        members.append({"name": f"member {index + 1}", "recipe": member_recipe,
+                        "seed": member.seed, "epochs": complete, "fit_seconds": fit_seconds,
+                        "cpu_seconds": fit_cpu,
+                        "val_accuracy": member_history[-1].get("val_accuracy")
+                        if member_history else None})
+    tta = choose_tta(networks, splits.x_val, splits.y_val) if settings.tta and settings.holdout \
+        else {}
+    model = average_model(networks, tta=tta.get("tta", False), name=recipe_name)
+    evaluation = None
+    if evaluate_test:
+        evaluation = evaluate(model, splits.x_test, splits.y_test)
+        for row, network in zip(members if ensemble else [], networks):
+            scored = evaluate(network, splits.x_test, splits.y_test)
+            row.update(test_accuracy=scored.accuracy, errors=scored.errors)
+    return TrainResult(model, history, batches, evaluation, seconds, cpu_seconds, stopped,
+                       members if ensemble else [], networks, tta)
 
 
 def check_settings(settings: TrainSettings) -> None:
@@ -277,175 +328,7 @@ def check_settings(settings: TrainSettings) -> None:
         raise CNNLabError("the learning rate must be above 0 and at most 1.")
 
 
-# -- one background training per process --------------------------------------------------------
-
-@contextlib.contextmanager
-def keras_state_kept():
-    """Skip ``keras.backend.clear_session()`` while a background run trains.
-
-    Streamlit calls it after every script run (ScriptRunner's ``_clean_problem_modules``), and it
-    replaces the module-level ``threading.local`` holding Keras' state for *every* thread: a run
-    training meanwhile loses its layer-name counter ("All layers added to a Sequential model
-    should have unique names") and its mixed-precision autocast scope ("Input 'filter' of
-    'Conv2D' Op has type float32 that does not match type bfloat16"). Seen in a real server."""
-    import keras
-
-    backend = keras.backend
-    clear_session = backend.clear_session
-    backend.clear_session = lambda *args, **kwargs: None
-    try:
-        yield
-    finally:
-        backend.clear_session = clear_session
-
-
-_LOCK = threading.Lock()
-_ACTIVE: "TrainingRun | None" = None
-
-
-@dataclass
-class TrainingRun:
-    """A training job on a daemon thread; the page keeps it in its session state and polls it."""
-
-    recipe_name: str
-    settings: TrainSettings
-    train_examples: int | None = None
-    keep_alive: object = None  # () -> bool: is the session that started the run still open?
-    grace_seconds: float = 30.0  # ... closed this long: the run stops (the tab was closed)
-    max_seconds: float = 30 * 60  # no run on a shared server trains longer than this
-    state: str = "starting"  # starting, running, finished, stopped, abandoned, failed
-    history: list[dict] = field(default_factory=list)
-    batches: list[dict] = field(default_factory=list)
-    latest: dict = field(default_factory=dict)
-    result: TrainResult | None = None
-    error: str | None = None
-    started_at: float = field(default_factory=time.time)
-    stop_event: threading.Event = field(default_factory=threading.Event)
-    gone_since: float | None = None
-    abandoned: bool = False  # stopped because its session closed
-    _keras_file: bytes | None = None
-    thread: threading.Thread | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.state in ("finished", "stopped", "abandoned", "failed")
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if self.thread is not None:
-            self.thread.join(timeout)
-        return self.done
-
-    def progress_text(self) -> str:
-        """'running · epoch 2/3 · about 14 s left'."""
-        text = f"{self.state} · epoch {self.latest.get('epoch', 1)}/{self.settings.epochs}"
-        eta = self.latest.get("eta")
-        if not self.done and eta is not None and math.isfinite(eta):
-            text += f" · about {eta:.0f} s left"
-        return text
-
-    def keras_file(self) -> bytes:
-        """The trained model as .keras bytes (saved once, for the download button)."""
-        if self._keras_file is None:
-            self._keras_file = model_bytes(self.result.model)
-        return self._keras_file
-
-    def describe(self) -> str:
-        where = f"epoch {self.latest.get('epoch', 1)}/{self.settings.epochs}"
-        eta = self.latest.get("eta")
-        left = f", about {eta:.0f} s left" if eta is not None and math.isfinite(eta) else ""
-        return f"the {self.recipe_name!r} recipe ({where}{left})"
-
-    def _on_progress(self, event: dict) -> None:
-        self.latest = event
-        (self.history if event["kind"] == "epoch" else self.batches).append(event)
-        now = time.monotonic()
-        if self.keep_alive is not None and not self.keep_alive():
-            self.gone_since = self.gone_since or now
-            if now - self.gone_since > self.grace_seconds and not self.stop_event.is_set():
-                self.abandoned = True
-                self.stop_event.set()
-        else:
-            self.gone_since = None
-        if time.time() - self.started_at > self.max_seconds:
-            self.stop_event.set()
-
-    def _run(self) -> None:
-        global _ACTIVE
-        state = "failed"
-        try:
-            self.state = "running"
-            with keras_state_kept():
-                self.result = train(self.recipe_name, self.settings, self._on_progress,
-                                    self.stop_event, self.train_examples)
-            state = ("abandoned" if self.abandoned else
-                     "stopped" if self.result.stopped else "finished")
-        except CNNLabError as err:
-            self.error = str(err)
-        except Exception as err:  # a crash in Keras must not take the lock with it
-            traceback.print_exc()  # for the server's log; the page shows one line
-            self.error = f"training failed: {type(err).__name__}: {err}"
-        finally:
-            _ACTIVE = None
-            _LOCK.release()
-            self.state = state  # done only once the server's training slot is free
-
-
-def active_run() -> TrainingRun | None:
-    """The run holding this process's training slot, if any."""
-    return _ACTIVE
-
-
-def start_training(
-    recipe_name: str,
-    settings: TrainSettings,
-    train_examples: int | None = None,
-    keep_alive=None,
-    grace_seconds: float = 30.0,
-) -> TrainingRun:
-    """Start a background run, or raise CNNLabError if another one is running here."""
-    global _ACTIVE
-    check_settings(settings)
-    recipe(recipe_name)
-    import keras  # noqa: F401 -- the slow first import here, not racing the page's reruns
-
-    if not _LOCK.acquire(blocking=False):
-        running = _ACTIVE.describe() if _ACTIVE else "another model"
-        raise CNNLabError(
-            f"Another session is training {running} on this server. One training runs at a "
-            "time (the machine has 2 CPU cores); try again when it finishes."
-        )
-    run = TrainingRun(recipe_name, settings, train_examples, keep_alive, grace_seconds)
-    _ACTIVE = run
-    try:
-        run.thread = threading.Thread(target=run._run, name=f"mnist-{recipe_name}", daemon=True)
-        run.thread.start()
-    except Exception:
-        _ACTIVE = None
-        _LOCK.release()
-        raise
-    return run
-
-
-# -- what the page shows: tables, files and Altair charts (no Streamlit here) -------------------
-
-HISTORY_COLUMNS = ("epoch", "x", "complete", "loss", "accuracy", "val_loss", "val_accuracy",
-                   "learning_rate", "seconds")
-
-
-def history_frame(history: list[dict]):
-    """One row per epoch (a stopped epoch is kept with complete=False); x = epochs trained."""
-    import pandas as pd
-
-    return pd.DataFrame([{k: row.get(k) for k in HISTORY_COLUMNS} for row in history],
-                        columns=list(HISTORY_COLUMNS))
-
-
-def history_csv(history: list[dict]) -> str:
-    return history_frame(history).to_csv(index=False)
-
+# -- the model as a file (it leaves the worker process as bytes) --------------------------------
 
 def model_bytes(model) -> bytes:
     """The model as a .keras file (architecture, weights, optimizer state)."""
@@ -455,93 +338,11 @@ def model_bytes(model) -> bytes:
         return path.read_bytes()
 
 
-def run_summary(run: TrainingRun, number: int) -> dict:
-    """One row of the session's table of runs."""
-    s, last = run.settings, (run.history[-1] if run.history else {})
-    evaluation = run.result.evaluation if run.result else None
-    return {
-        "run": f"#{number} {run.recipe_name}", "state": run.state,
-        "epochs": f"{sum(r['complete'] for r in run.history)}/{s.epochs}",
-        "batch": s.batch_size, "lr": s.learning_rate, "augment": s.augment,
-        "val acc": last.get("val_accuracy"),
-        "test acc": evaluation.accuracy if evaluation else None,
-        "test errors": evaluation.errors if evaluation else None,
-        "fit s": round(run.result.seconds, 1) if run.result else None,
-    }
+def model_from_bytes(data: bytes):
+    """A .keras file's bytes -> the Keras model (loaded without compiling: for predictions)."""
+    import keras
 
-
-def curves_chart(history: list[dict], batches: list[dict], metric: str):
-    """Training (running mean within each epoch) and validation curves of 'loss'/'accuracy'."""
-    import altair as alt
-    import pandas as pd
-
-    rows = [{"epochs": b["x"], metric: b[metric], "series": "train (running)"}
-            for b in batches if metric in b]
-    rows += [{"epochs": h["x"], metric: h[f"val_{metric}"], "series": "validation"}
-             for h in history if f"val_{metric}" in h]
-    data = pd.DataFrame(rows, columns=["epochs", metric, "series"])
-    return (
-        alt.Chart(data, title=metric, height=240)
-        .mark_line(point=alt.OverlayMarkDef(size=30))
-        .encode(x=alt.X("epochs:Q", title="epochs"),
-                y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False)),
-                color=alt.Color("series:N", title=None,
-                                legend=alt.Legend(orient="top-right" if metric == "loss"
-                                                  else "bottom-right")))
-    )
-
-
-def confusion_chart(confusion: np.ndarray):
-    """Heatmap: rows true digit, columns predicted; counts written in the cells."""
-    import altair as alt
-    import pandas as pd
-
-    data = pd.DataFrame([{"true": t, "predicted": p, "count": int(confusion[t, p])}
-                         for t in range(CLASSES) for p in range(CLASSES)])
-    base = alt.Chart(data, title="confusion matrix (test set)", height=320, width=320)
-    cells = base.mark_rect().encode(
-        x="predicted:O", y="true:O",
-        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues")),
-        tooltip=["true", "predicted", "count"])
-    text = base.mark_text(fontSize=10).encode(
-        x="predicted:O", y="true:O", text="count:Q",
-        color=alt.condition("datum.count > 200", alt.value("white"), alt.value("black")))
-    return cells + text
-
-
-def per_class_chart(per_class_accuracy: np.ndarray):
-    import altair as alt
-    import pandas as pd
-
-    data = pd.DataFrame({"digit": range(CLASSES), "accuracy": per_class_accuracy})
-    low = float(min(per_class_accuracy.min(), 0.99)) - 0.005
-    bars = alt.Chart(data, title="accuracy per digit (test set)", height=320).mark_bar(
-        clip=True).encode(
-        x="digit:O", y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[low, 1]),
-                             axis=alt.Axis(format=".1%")),
-        tooltip=["digit", alt.Tooltip("accuracy:Q", format=".2%")])
-    labels = bars.mark_text(dy=-6, fontSize=10).encode(text=alt.Text("accuracy:Q", format=".1%"))
-    return bars + labels
-
-
-def runs_chart(runs: list[TrainingRun]):
-    """The validation accuracy of every run of the session, overlaid."""
-    import altair as alt
-    import pandas as pd
-
-    rows = [{"epochs": h["x"], "val_accuracy": h["val_accuracy"], "run": f"#{i} {r.recipe_name}"}
-            for i, r in enumerate(runs, 1) for h in r.history if "val_accuracy" in h]
-    data = pd.DataFrame(rows, columns=["epochs", "val_accuracy", "run"])
-    return alt.Chart(data, title="validation accuracy of this session's runs", height=260) \
-        .mark_line(point=True).encode(x="epochs:Q", color="run:N",
-                                      y=alt.Y("val_accuracy:Q", scale=alt.Scale(zero=False)))
-
-
-def probabilities_chart(probabilities: np.ndarray):
-    import altair as alt
-    import pandas as pd
-
-    data = pd.DataFrame({"digit": range(CLASSES), "probability": probabilities})
-    return alt.Chart(data, height=220).mark_bar().encode(
-        x="digit:O", y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1])),
-        tooltip=["digit", alt.Tooltip("probability:Q", format=".3f")])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mnist.keras"
+        path.write_bytes(data)
+        return keras.saving.load_model(path, compile=False)

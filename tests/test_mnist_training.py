@@ -1,7 +1,6 @@
-"""Recipes against the calculator, a short real training, Stop, and one training per process."""
+"""Recipes against the calculator; the fit loop: a short real training, Stop, bad settings."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from cnn_core.errors import CNNLabError
 from cnn_core.mnist_data import load_mnist
 from cnn_core.presets import preset
 from cnn_core.recipes import RECIPES, build_model
-from cnn_core import training
+from cnn_core import training, training_views
 
 pytestmark = pytest.mark.slow
 
@@ -75,8 +74,8 @@ def test_short_real_training_reports_every_epoch_and_evaluates_on_the_test_set()
     assert all(w["true"] != w["predicted"] for w in wrong)
     assert [w["confidence"] for w in wrong] == sorted((w["confidence"] for w in wrong),
                                                       reverse=True)
-    csv = training.history_csv(result.history).splitlines()
-    assert csv[0].startswith("epoch,x,complete,loss") and len(csv) == 3
+    csv = training_views.history_csv(result.history).splitlines()
+    assert csv[0].startswith("member,epoch,x,complete,loss") and len(csv) == 3
 
 
 def test_stop_keeps_the_partial_model_and_history():
@@ -94,57 +93,10 @@ def test_stop_keeps_the_partial_model_and_history():
     assert result.evaluation.accuracy > 0.8  # the partial model is kept and usable
 
 
-def test_one_training_per_process_and_the_lock_is_released():
-    settings = RECIPES["baseline"].settings.with_changes(epochs=3)
-    first = training.start_training("baseline", settings, train_examples=1000)
-    try:
-        assert training.active_run() is first
-        with pytest.raises(CNNLabError, match="Another session is training"):
-            training.start_training("fast", RECIPES["fast"].settings, train_examples=1000)
-    finally:
-        first.stop()
-        assert first.wait(timeout=120)
-    assert first.state == "stopped" and training.active_run() is None
-    second = training.start_training("baseline", settings.with_changes(epochs=1),
-                                     train_examples=500)
-    assert second.wait(timeout=120) and second.state == "finished"
-    assert second.result.evaluation is not None and len(second.history) == 1
-
-
-def test_a_closed_session_frees_the_server():
-    """keep_alive() says the browser session is gone: the run stops itself, lock released."""
-    run = training.start_training("baseline", RECIPES["baseline"].settings, train_examples=2000,
-                                  keep_alive=lambda: False, grace_seconds=0)
-    assert run.wait(timeout=120)
-    assert run.state == "abandoned" and training.active_run() is None
-    assert len(run.history) <= 1  # it stopped during the first epoch
-
-
 def test_bad_settings_are_user_errors():
     with pytest.raises(CNNLabError, match="epochs"):
         training.check_settings(RECIPES["fast"].settings.with_changes(epochs=0))
+    with pytest.raises(CNNLabError, match="batch size"):
+        training.check_settings(RECIPES["fast"].settings.with_changes(batch_size=5000))
     with pytest.raises(CNNLabError, match="unknown recipe"):
-        training.start_training("nope", RECIPES["fast"].settings)
-    assert training.active_run() is None
-
-
-def test_training_survives_streamlits_keras_cleanup():
-    """Streamlit calls keras.backend.clear_session() after every script run, and the page reruns
-    every second while a bfloat16 model trains on its thread. Hammer that same call from
-    another thread during a run: without keras_state_kept() the run fails (layer names,
-    mixed-precision autocast)."""
-    import inspect
-
-    import keras
-    from streamlit.runtime.scriptrunner import script_runner
-
-    # the call Streamlit makes (so the guard patches the right attribute)
-    assert "keras).backend.clear_session()" in inspect.getsource(
-        script_runner._clean_problem_modules)
-    settings = RECIPES["fast"].settings.with_changes(epochs=2, batch_size=64)
-    run = training.start_training("fast", settings, train_examples=1000)
-    while not run.done:
-        keras.backend.clear_session(free_memory=False)
-        time.sleep(0.0005)
-    assert run.state == "finished", run.error
-    assert len(run.history) == 2
+        training.train("nope", RECIPES["fast"].settings)

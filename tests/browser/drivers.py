@@ -2,6 +2,7 @@
 charts, canvas data grids), fill widgets, upload through the file chooser, wait for live pages.
 Used by the browser tests; each helper names the Streamlit element it relies on."""
 
+import re
 import time
 
 from harness import wait_for_app_idle
@@ -113,11 +114,16 @@ def chart_svg(main, index=0):
     return main.locator('[data-testid="stVegaLiteChart"]').nth(index).inner_html()
 
 
+def mnist_button(main, label):
+    """A button of the MNIST page (its Material icon's name precedes the label)."""
+    return main.get_by_role("button", name=re.compile(rf"\b{label}$"))
+
+
 def start_training(main, epochs, examples):
-    """Train the selected recipe (the default: fast) with these settings."""
+    """Train (or queue) the selected recipe (the default: fast) with these settings."""
     set_number(main, "Epochs", epochs)
     set_number(main, "Training examples", examples)
-    main.get_by_role("button", name="▶ Train").click()
+    mnist_button(main, "Train").click()
     wait_until(lambda: main.locator('[data-testid="stProgress"]').count(), 60, "a progress bar")
 
 

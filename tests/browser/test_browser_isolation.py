@@ -1,6 +1,6 @@
 """Sessions on one server in Chromium: one trains MNIST while another classifies photos —
 both complete and neither sees the other's state; a session closed mid-training gives the
-server's training slot back."""
+training slot to the job queued behind it."""
 
 import re
 import time
@@ -8,13 +8,12 @@ import time
 from cnn_core.paths import DATA_DIR
 
 from drivers import (
-    MNIST_RESULTS, payload, progress_text, read_top5, result_block, runs_table, start_training,
+    MNIST_RESULTS, mnist_button, payload, progress_text, read_top5, result_block, runs_table, start_training,
     upload_through_file_chooser, wait_until,
 )
 from harness import assert_no_exception, open_app, save_screenshot
 
 PHOTO = DATA_DIR / "samples" / "coffee_cup.png"
-OTHER_TRAINING = "Another session is training"
 
 
 def new_page(browser):
@@ -39,10 +38,13 @@ def test_one_session_trains_while_another_classifies(browser, app_url, request):
     try:
         open_app(trainer, f"{app_url}/mnist")
         trainer_main = trainer.locator('[data-testid="stMain"]')
-        start_training(trainer_main, epochs=2, examples=1000)
+        # far longer than the Classify page's first load; stopped once the photo is classified
+        start_training(trainer_main, epochs=100, examples=1000)
 
-        # While it trains, the other user classifies a photo under a name only they know.
-        open_app(classifier, f"{app_url}/classify", timeout_ms=180_000)
+        # While it trains, the other user classifies a photo under a name only they know. (The
+        # Classify page's first load, TensorFlow and its model in the server, took up to 300 s
+        # next to a training worker on the loaded 2-core machine.)
+        open_app(classifier, f"{app_url}/classify", timeout_ms=400_000)
         assert re.match(r"(starting|running)", progress_text(trainer_main)), \
             "the training finished before the other session started classifying"
         secret = "only-in-session-b.png"
@@ -51,11 +53,13 @@ def test_one_session_trains_while_another_classifies(browser, app_url, request):
         assert len(labels) == 5 and sum(probabilities) <= 1.0025
         assert_no_exception(classifier, "classify while another session trains")
 
+        assert re.match(r"running", progress_text(trainer_main)), progress_text(trainer_main)
+        mnist_button(trainer_main, "Stop").click()
         wait_until(lambda: trainer_main.get_by_text(MNIST_RESULTS, exact=True).count(), 240,
                    "the training session's results")
         assert_no_exception(trainer, "mnist next to a classifying session")
         runs = runs_table(trainer_main)
-        assert list(runs) == ["#1 fast"] and runs["#1 fast"][1:3] == ["finished", "2/2"], runs
+        assert list(runs) == ["#1 fast"] and runs["#1 fast"][1] == "stopped", runs
 
         # Neither sees the other's state: the trainer's Classify page shows the samples, not
         # the other upload; the classifier's MNIST page has no runs and may train now.
@@ -66,8 +70,8 @@ def test_one_session_trains_while_another_classifies(browser, app_url, request):
         classifier_main = classifier.locator('[data-testid="stMain"]')
         assert classifier_main.get_by_text(MNIST_RESULTS).count() == 0
         assert classifier_main.get_by_text("This session's runs").count() == 0
-        assert classifier_main.get_by_text(OTHER_TRAINING).count() == 0
-        assert classifier_main.get_by_role("button", name="▶ Train").is_enabled()
+        assert classifier_main.locator('[data-testid="stProgress"]').count() == 0
+        assert mnist_button(classifier_main, "Train").is_enabled()
     finally:
         close(request, trainer=trainer, classifier=classifier)
 
@@ -85,22 +89,20 @@ def test_session_closed_mid_training_frees_the_training_slot(browser, app_url, r
 
         open_app(waiter, f"{app_url}/mnist")
         waiter_main = waiter.locator('[data-testid="stMain"]')
-        assert waiter_main.get_by_text(OTHER_TRAINING).count() == 1
-        assert waiter_main.get_by_role("button", name="▶ Train").is_disabled()
+        start_training(waiter_main, epochs=1, examples=300)
+        assert progress_text(waiter_main).startswith("queued: 1st"), progress_text(waiter_main)
         save_screenshot(waiter, "mnist-other-session-training")
 
         leaver.context.close()           # the user closes the tab mid-training
         closed_at = time.monotonic()
 
-        def slot_free():
-            open_app(waiter, f"{app_url}/mnist")
-            return waiter_main.get_by_text(OTHER_TRAINING).count() == 0
-
         # The run notices its session is gone, waits out a 30-s grace period, then stops: the
         # slot is not freed at once (the run did not just fail), but it is freed.
-        wait_until(slot_free, 150, "the abandoned run to give the slot back", interval_s=5)
+        wait_until(lambda: not progress_text(waiter_main).startswith("queued"), 150,
+                   "the abandoned run to give the slot to the queued job", interval_s=1)
         assert time.monotonic() - closed_at > 25, "the slot was free before the grace period"
-        assert waiter_main.get_by_role("button", name="▶ Train").is_enabled()
+        wait_until(lambda: waiter_main.get_by_text(MNIST_RESULTS, exact=True).count(), 240,
+                   "the waiting session's results")
         assert_no_exception(waiter, "mnist after the other session left")
     finally:
         close(request, leaver=leaver, waiter=waiter)
