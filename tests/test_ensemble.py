@@ -68,6 +68,8 @@ def test_ensemble_model_averages_its_members_and_is_scored_once(ensemble_run):
                                    atol=1e-5)
     assert result.evaluation.errors == int(
         (result.evaluation.probabilities.argmax(1) != y_test).sum())
+    keras_accuracy = result.model.evaluate(x, y_test, batch_size=1000, verbose=0)[1]
+    assert result.evaluation.accuracy == pytest.approx(keras_accuracy, abs=1e-4)
     assert set(result.tta) == {"errors_without_tta", "errors_with_tta", "tta"}
     assert result.tta["tta"] == (result.tta["errors_with_tta"] < result.tta["errors_without_tta"])
 
