@@ -79,8 +79,10 @@ def run(name: str, seed: int) -> dict:
         other = other_tta_accuracy(result, settings)
         with_tta, without = (acc, other) if result.tta["tta"] else (other, acc)
         row.update(acc_tta=with_tta, acc_no_tta=without)
-        print(f"  {name} seed {seed} TTA: validation errors {result.tta['errors_with_tta']} with,"
-              f" {result.tta['errors_without_tta']} without -> "
+        tta = result.tta
+        print(f"  {name} seed {seed} TTA: validation errors {tta['errors_with_tta']} with,"
+              f" {tta['errors_without_tta']} without (log-loss {tta['log_loss_with_tta']:.4f},"
+              f" {tta['log_loss_without_tta']:.4f}) -> "
               f"{'kept' if result.tta['tta'] else 'dropped'}; test accuracy {with_tta:.4f} with,"
               f" {without:.4f} without", flush=True)
     print(f"{name:<9} seed {seed}  test accuracy {acc:.4f} ({result.evaluation.errors} errors)  "

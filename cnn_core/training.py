@@ -308,6 +308,8 @@ def train(
     tta = choose_tta(networks, splits.x_val, splits.y_val) if settings.tta and settings.holdout \
         else {}
     model = average_model(networks, tta=tta.get("tta", False), name=recipe_name)
+    if model is not networks[0]:  # compiled, so model.evaluate() works as on one network
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     evaluation = None
     if evaluate_test:
         evaluation = evaluate(model, splits.x_test, splits.y_test)

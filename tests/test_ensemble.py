@@ -68,8 +68,11 @@ def test_ensemble_model_averages_its_members_and_is_scored_once(ensemble_run):
                                    atol=1e-5)
     assert result.evaluation.errors == int(
         (result.evaluation.probabilities.argmax(1) != y_test).sum())
-    assert set(result.tta) == {"errors_without_tta", "errors_with_tta", "tta"}
-    assert result.tta["tta"] == (result.tta["errors_with_tta"] < result.tta["errors_without_tta"])
+    keras_accuracy = result.model.evaluate(x, y_test, batch_size=1000, verbose=0)[1]
+    assert result.evaluation.accuracy == pytest.approx(keras_accuracy, abs=1e-4)
+    tta = result.tta
+    assert tta["tta"] == ((tta["errors_with_tta"], tta["log_loss_with_tta"])
+                          < (tta["errors_without_tta"], tta["log_loss_without_tta"]))
 
 
 def test_ensemble_with_tta_saves_and_loads_in_safe_mode(ensemble_run, tmp_path):
