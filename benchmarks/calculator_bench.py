@@ -54,7 +54,7 @@ def recompute(input_shape, layers):
 def keras_baseline(input_shape, layers):
     import keras
 
-    from tests.test_calculator_keras import keras_model
+    from cnn_core.keras_build import keras_model
 
     model = keras_model(input_shape, layers)
     model.count_params()
