@@ -98,7 +98,7 @@ def test_three_sessions_train_first_come_first_served(browser, app_url):
                     finished_at[i] = time.monotonic()
             return len(finished_at) == 3
 
-        wait_until(all_finished, 300, "all three sessions' results", interval_s=0.25)
+        wait_until(all_finished, 600, "all three sessions' results", interval_s=0.25)
         assert sorted(finished_at, key=finished_at.get) == [0, 1, 2], finished_at
         for page, main in sessions:  # each has its own result, and only its own
             wait_for_app_idle(page)
