@@ -51,7 +51,9 @@ def test_the_sidebar_names_the_model_in_use_and_the_fallback(page, app_url):
     serving = serving_model("inception_v3")
     if serving.note:
         assert "In use: SqueezeNet v1.1 (fallback: Inception v3 weights missing)" in sidebar
-        assert page.get_by_role("button", name="Download Inception v3 weights (96 MB)").count()
+        # the button is drawn with the banner; wait for it (a fixed count raced a slow render)
+        page.get_by_role("button", name="Download Inception v3 weights (96 MB)").first.wait_for(
+            state="visible", timeout=30_000)
         assert page.get_by_text("Inception v3 is not available here").count() == 1
     else:
         assert "In use: Inception v3," in sidebar
