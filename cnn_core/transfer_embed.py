@@ -20,16 +20,14 @@ Interface for other modules:
         .preprocessing()  a new preprocessing layer (0–255 RGB → the backbone's range)
         .embed(pixels uint8 (n, s, s, 3), keys) → float32 (n, features), cached by key
             (the image digest; ``cnn_core.transfer_data.pixels_digest``)
-    EmbeddingCache(max_entries)   the bounded, thread-safe LRU cache behind ``embed``
 Computed through the shared inference runtime (``cnn_core.inference.compile_model``: OpenVINO
 by default, TensorFlow as the reference). TensorFlow is imported inside the functions.
 """
 
-import threading
-from collections import OrderedDict
 
 import numpy as np
 
+from cnn_core.classify import ResultCache
 from cnn_core.imagenet_models import imagenet_means_bgr, model_spec, serving_model
 
 max_cached_embeddings = 8192      # per backbone: ≤ 64 MB at 2,048 float32 features
@@ -51,32 +49,6 @@ def preprocessing_layer(spec, name="preprocessing"):
     layer.build((None, None, None, 3))
     layer.set_weights([np.eye(3, dtype=np.float32)[::-1].copy(), -imagenet_means_bgr])
     return layer
-
-
-class EmbeddingCache:
-    """Least recently used cache: key → (features,) float32, at most ``max_entries``."""
-
-    def __init__(self, max_entries=max_cached_embeddings):
-        self.max_entries = max_entries
-        self.entries = OrderedDict()
-        self.lock = threading.Lock()
-
-    def __len__(self):
-        return len(self.entries)
-
-    def get(self, key):
-        with self.lock:
-            if key not in self.entries:
-                return None
-            self.entries.move_to_end(key)
-            return self.entries[key]
-
-    def put(self, key, vector):
-        with self.lock:
-            self.entries[key] = vector
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.max_entries:
-                self.entries.popitem(last=False)
 
 
 class Backbone:
@@ -101,7 +73,7 @@ class Backbone:
         embedding = keras.layers.GlobalAveragePooling2D(name="embedding")(maps)
         self.embedding_model = keras.Model(pixels, embedding, name=f"{key}_embedding")
         self.forward = compile_model(self.embedding_model, runtime)
-        self.cache = EmbeddingCache()
+        self.cache = ResultCache(max_entries=max_cached_embeddings)
 
     def preprocessing(self):
         return preprocessing_layer(self.spec)
