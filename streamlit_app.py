@@ -2,22 +2,30 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="CNN Lab", page_icon=":material/psychology:", layout="wide")
-
-pages = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/theory.py", title="Theory Q&A", icon=":material/menu_book:"),
-    st.Page("app_pages/calculator.py", title="Architecture calculator", icon=":material/calculate:"),
-    st.Page("app_pages/mnist.py", title="MNIST training", icon=":material/draw:"),
-    st.Page("app_pages/classify.py", title="Classify photos", icon=":material/photo_camera:"),
-    st.Page("app_pages/transfer.py", title="Teach your own classes", icon=":material/school:"),
+PAGES = [
+    ("app_pages/home.py", "Home", ":material/home:"),
+    ("app_pages/theory.py", "Theory Q&A", ":material/menu_book:"),
+    ("app_pages/calculator.py", "Architecture calculator", ":material/calculate:"),
+    ("app_pages/mnist.py", "MNIST training", ":material/draw:"),
+    ("app_pages/classify.py", "Classify photos", ":material/photo_camera:"),
+    ("app_pages/transfer.py", "Teach your own classes", ":material/school:"),
 ]
-navigation = st.navigation(pages)
 
-with st.sidebar:
-    st.caption(
-        "CNN Lab — learn and *do* image classification with convolutional networks. "
-        "Every number on these pages is computed by `cnn_core` or cited."
-    )
 
-navigation.run()
+def main() -> None:
+    st.set_page_config(page_title="CNN Lab", page_icon=":material/psychology:", layout="wide")
+    navigation = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
+                                for index, (path, title, icon) in enumerate(PAGES)])
+    with st.sidebar:
+        st.caption(
+            "CNN Lab — learn and *do* image classification with convolutional networks. "
+            "Every number on these pages is computed by `cnn_core` or cited."
+        )
+    navigation.run()
+
+
+# Streamlit runs this script as __main__. A training worker started with multiprocessing's
+# "spawn" method imports the server's __main__ (this file) again, as "__mp_main__": the guard
+# keeps it from drawing the app (multiprocessing's "safe importing of main module").
+if __name__ == "__main__":
+    main()

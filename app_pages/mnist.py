@@ -84,7 +84,7 @@ def live_ui(job):
         c2.altair_chart(views.curves_chart(job.history, job.batches, "accuracy"))
     if job.done and st.session_state.get("mnist_live") is job:
         st.session_state.mnist_live = None
-        st.rerun()  # the whole page: show the results section
+        st.rerun()  # the whole page: it draws the results section (and this area, unticked)
 
 
 spec = settings_ui()
@@ -102,7 +102,15 @@ if jobs:
     job = jobs[-1]
     if job.error:
         st.error(job.error)
-    st.fragment(live_ui, run_every=None if job.done else 1.0)(job)
+    if job.done:
+        # Drawn as plain elements, not as a fragment: a once-a-second tick still in flight
+        # from the browser then names a fragment this run did not register, and Streamlit
+        # drops it. (Re-running the fragment after this run had drawn the results made the
+        # browser lose the element right after it, e.g. the results' header, now and then.)
+        st.session_state.mnist_live = None
+        live_ui(job)
+    else:
+        st.fragment(live_ui, run_every=1.0)(job)
 
 if jobs and jobs[-1].result is not None and jobs[-1].result.evaluation is not None:
     job, result = jobs[-1], jobs[-1].result

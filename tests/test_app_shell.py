@@ -51,3 +51,17 @@ def test_home_uses_material_icons_not_emoji():
     texts = [at.title[0].value, *(l.proto.label for l in at.get("page_link")),
              *(m.value for m in at.markdown), *(c.value for c in at.caption)]
     assert not [t for t in texts if has_emoji(t)]
+
+
+def test_a_spawned_worker_importing_the_entry_point_draws_nothing(monkeypatch):
+    """multiprocessing's "spawn" runs the parent's __main__ (Streamlit makes it this script) in
+    each training worker as "__mp_main__"; the app must not be drawn (nor a page run) there."""
+    import runpy
+
+    import streamlit as st
+
+    calls = []
+    monkeypatch.setattr(st, "navigation", lambda *a, **k: calls.append("navigation"))
+    monkeypatch.setattr(st, "set_page_config", lambda *a, **k: calls.append("set_page_config"))
+    namespace = runpy.run_path(str(REPO_ROOT / "streamlit_app.py"), run_name="__mp_main__")
+    assert calls == [] and callable(namespace["main"])

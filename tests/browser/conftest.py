@@ -1,4 +1,4 @@
-"""Browser fixtures: one headless Streamlit server per test module and Debian's Chromium
+"""Browser fixtures: one headless Streamlit server for the whole run and Debian's Chromium
 driven by Playwright (the machinery lives in ``harness.py``).
 
 In CI (``CI=true``) a missing Chromium fails the run — the browser tests are part of the
@@ -32,17 +32,16 @@ def require_chromium():
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_server():
-    """One Streamlit server (``streamlit run streamlit_app.py``) per test module, so that one
-    module's sessions and training jobs never meet another's. (In the full suite, the MNIST
-    queue tests failed after the isolation module's abandoned and stopped runs had used the same
-    server: a known bug of the training queue, left open in issue 10.)"""
+    """One Streamlit server (``streamlit run streamlit_app.py``) for every browser test, as a
+    class shares one server for hours: each module's sessions and training jobs meet the
+    server the earlier modules left behind (abandoned and stopped runs, loaded models)."""
     with StreamlitServer() as server:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_url(app_server):
     return app_server.url
 

@@ -77,9 +77,12 @@ def test_tiny_training_run_then_stop(page, app_url):
 def test_three_sessions_train_first_come_first_served(browser, app_url):
     sessions = [mnist_page(browser, app_url) for _ in range(3)]
     try:
-        for _, main in sessions:
-            set_number(main, "Epochs", 1)
-            set_number(main, "Training examples", 300)
+        # The first job is long enough (3 epochs on 3,000 images) that the others are still
+        # queued behind it when the test reads their places; a 300-image job ends in seconds on
+        # a quiet machine, before the third session has pressed Train.
+        for i, (_, main) in enumerate(sessions):
+            set_number(main, "Epochs", 3 if i == 0 else 1)
+            set_number(main, "Training examples", 3000 if i == 0 else 300)
         for _, main in sessions:  # press Train one after the other, as fast as the server takes it
             mnist_button(main, "Train").click()
             wait_until(lambda: main.locator('[data-testid="stProgress"]').count(), 60,
@@ -100,11 +103,11 @@ def test_three_sessions_train_first_come_first_served(browser, app_url):
 
         wait_until(all_finished, 600, "all three sessions' results", interval_s=0.25)
         assert sorted(finished_at, key=finished_at.get) == [0, 1, 2], finished_at
-        for page, main in sessions:  # each has its own result, and only its own
+        for (page, main), epochs in zip(sessions, ["3/3", "1/1", "1/1"]):  # its own result only
             wait_for_app_idle(page)
             assert_no_exception(page, "mnist, three sessions")
             table = runs_table(main)
-            assert list(table) == ["#1 fast"] and table["#1 fast"][1:3] == ["finished", "1/1"]
+            assert list(table) == ["#1 fast"] and table["#1 fast"][1:3] == ["finished", epochs]
     finally:
         for page, _ in sessions:
             page.context.close()
