@@ -74,6 +74,8 @@ def run_setting(workers, sessions, waves, examples, epochs):
                 live = not job.done  # its live view: place in the queue, or progress
                 (busy if live else done_pages).append(timed_run(at))
             time.sleep(0.2)
+        for at in pages:  # each page once more, as its browser does when the job ends
+            done_pages.append(timed_run(at))
         done_order = sorted(range(sessions), key=lambda i: jobs[i].finished_at)
         start_order = sorted(range(sessions), key=lambda i: jobs[i].handed_at or 1e18)
         for i, job in enumerate(jobs):

@@ -24,9 +24,11 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
+import types
 
 from cnn_core.errors import CNNLabError
 from cnn_core.training_jobs import JobCancelled, JobFailed, run_job
@@ -94,6 +96,27 @@ def _worker_main(conn, stop_event) -> None:
         send(result)
 
 
+_SPAWN_LOCK = threading.Lock()
+
+
+def _start_without_main(process) -> None:
+    """Start a "spawn" process that does not import this process's ``__main__``.
+
+    multiprocessing's spawn runs the parent's ``__main__`` file again in the child. In a
+    Streamlit server (or AppTest) ``__main__`` is the app's script or a page, so every worker
+    would re-run the page in bare mode. For the instant of the start, ``__main__`` is a module
+    without a file (the worker needs nothing from it: its target lives in this module)."""
+    with _SPAWN_LOCK:
+        main = sys.modules.get("__main__")
+        placeholder = types.ModuleType("__main__")
+        sys.modules["__main__"] = placeholder
+        try:
+            process.start()
+        finally:
+            if sys.modules.get("__main__") is placeholder:  # unless a script run replaced it
+                sys.modules["__main__"] = main
+
+
 class _Worker:
     def __init__(self):
         context = multiprocessing.get_context("spawn")
@@ -101,7 +124,7 @@ class _Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(child, self.stop_event),
                                        name="cnnlab-training-worker", daemon=True)
-        self.process.start()
+        _start_without_main(self.process)
         child.close()
         self.jobs = 0
 

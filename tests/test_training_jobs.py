@@ -130,3 +130,23 @@ def test_estimates_and_defaults():
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
     assert [duration(s) for s in (0.2, 45, 89, 240, 3900)] == [
         "1 s", "45 s", "89 s", "4 min", "1 h 05 min"]
+
+
+def test_a_worker_process_does_not_rerun_the_servers_main_script(tmp_path, monkeypatch):
+    """In a Streamlit server (or AppTest) ``__main__`` is the app's script; multiprocessing's
+    spawn would run it again in every worker. The worker starts without it."""
+    import sys
+    import types
+
+    from cnn_core.training_executors import _Worker
+
+    marker = tmp_path / "main-was-run"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    worker = _Worker()
+    assert sys.modules["__main__"] is page  # restored at once
+    worker.close()
+    assert worker.process.exitcode is not None and not marker.exists()
