@@ -72,13 +72,19 @@ def make_splits(settings: TrainSettings, train_examples: int | None = None, data
 
 
 def training_dataset(x: np.ndarray, y: np.ndarray, settings: TrainSettings):
-    """A shuffled, batched tf.data pipeline; random shifts/rotations if ``settings.augment``."""
+    """A shuffled, batched tf.data pipeline; random shifts/rotations if ``settings.augment``.
+
+    The pipeline shuffles the example *indices* (a new order every epoch) and gathers each
+    batch's images at once, as Keras does for arrays: shuffling the 28×28 images one by one
+    through a 55,000-element buffer cost a quarter of the training time on 2 cores."""
     import tensorflow as tf
     from keras import layers
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    images, labels = tf.constant(x), tf.constant(y)
+    ds = tf.data.Dataset.range(len(x))
     ds = ds.shuffle(len(x), seed=settings.seed, reshuffle_each_iteration=True)
     ds = ds.batch(settings.batch_size)
+    ds = ds.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
     if settings.augment:
         shift = settings.shift / 28  # RandomTranslation takes a fraction of the size
         augment = [

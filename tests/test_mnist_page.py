@@ -18,6 +18,20 @@ from tests.conftest import REPO_ROOT
 PAGE = str(REPO_ROOT / "app_pages" / "mnist.py")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_training_worker():
+    """This module's queue scenarios need a job to wait behind exactly one running job: the
+    server's queue with one worker (the default is 2 on 2 cores), built afresh for it."""
+    from cnn_core import training_queue
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CNNLAB_TRAINING_WORKERS", "1")
+        patch.setattr(training_queue, "_SHARED", None)
+        yield
+        if training_queue._SHARED is not None:
+            training_queue._SHARED.close()
+
+
 def open_page():
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     assert not at.exception and not at.error

@@ -125,7 +125,7 @@ def test_estimates_and_defaults():
     assert spec.estimated_seconds(speed=2) == pytest.approx(6 + 2 * (3 + 5 * 3.1e-4 * 56_667),
                                                             rel=1e-4)
     assert JobSpec("baseline", RECIPES["baseline"].settings).examples == 60_000  # no hold-out
-    assert [default_workers(n) for n in (1, 2, 4, 8, 16)] == [1, 1, 1, 2, 4]
+    assert [default_workers(n) for n in (1, 2, 3, 4, 8, 16)] == [1, 2, 1, 2, 4, 8]
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]
     assert [duration(s) for s in (0.2, 45, 89, 240, 3900)] == [

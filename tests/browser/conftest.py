@@ -36,8 +36,10 @@ def require_chromium():
 def app_server():
     """One Streamlit server (``streamlit run streamlit_app.py``) for every browser test, as a
     class shares one server for hours: each module's sessions and training jobs meet the
-    server the earlier modules left behind (abandoned and stopped runs, loaded models)."""
-    with StreamlitServer() as server:
+    server the earlier modules left behind (abandoned and stopped runs, loaded models).
+    One training worker (the default is 2 on 2 cores): the queue scenarios need a job to wait
+    behind exactly one running job."""
+    with StreamlitServer(env={"CNNLAB_TRAINING_WORKERS": "1"}) as server:
         yield server
 
 
