@@ -134,7 +134,8 @@ def results_ui(sources):
     for result in good:
         with st.container(border=True):
             st.subheader(result.name)
-            for column, (picture, caption) in zip(st.columns(4), result.image.stages()):
+            pictures = classify.stage_pictures(result)          # encoded once per photo
+            for column, (picture, caption) in zip(st.columns(4), pictures):
                 column.image(picture, caption=caption, width="stretch")
             st.caption(classify.describe_result(classifier, result))
             columns = st.columns([3, 2, 3] if compare_key else [3, 2])

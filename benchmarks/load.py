@@ -6,7 +6,10 @@
    each upload distinct bytes (so the shared result cache cannot answer), back to back, and wait
    for its top-5 chart. Reported per phase: uploads/s sustained, the server process's CPU
    seconds per upload (utime + stime from /proc/<pid>/stat), p50/p95 upload → top-5, errors,
-   RSS per session and the server's peak RSS (VmHWM).
+   RSS per session and the server's peak RSS (VmHWM). ``--before COMMIT`` adds, first, a
+   server running the app as it was at that commit (``git archive`` into a temporary folder;
+   044cf3b is the Classify page before OpenVINO: TensorFlow, eager Grad-CAM): the issue's
+   "today's" server CPU per upload, measured in the same run.
 2. Browser (``--browser``): the earlier Chromium run, kept: N Chromium sessions × uploads, the
    same work done by one session alone first as the baseline (the renderers share the server's
    cores, so its latency mostly measures the browsers).
@@ -17,8 +20,9 @@ chart; it repeats this ``--uploads`` times. The same work is first done by one s
 same run, as the latency baseline. Everything is bounded: a fixed number of uploads per session
 and a time budget after which no new upload starts. Only localhost is contacted.
 
-    python benchmarks/load.py                       # 2 waves of 8 sessions × 3 uploads
-    python benchmarks/load.py --sessions 4 --uploads 2 --budget 120
+    python benchmarks/load.py                       # both runtimes, 1/8/16 sessions × 3 uploads
+    python benchmarks/load.py --before 044cf3b      # the app before OpenVINO first, same run
+    python benchmarks/load.py --browser --sessions 4 --uploads 2 --budget 120   # + Chromium
 
 Prints sessions, requests, errors, p50/p95 latency (concurrent and single-session), the
 server's resident memory after each phase and its peak (VmHWM from /proc), and the memory added
@@ -31,12 +35,15 @@ session.
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
 import statistics
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -310,11 +317,30 @@ async def headless_phase(url, pid, sessions, uploads, photos):
     return stats
 
 
-async def headless_benchmark(args, runtime):
+@contextlib.contextmanager
+def checkout(commit):
+    """The repository's files at ``commit`` in a temporary folder (``git archive``; the
+    repository itself is not touched), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="cnnlab-before-") as folder:
+        archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", "--format=tar", commit],
+                                 capture_output=True, check=False)
+        if archive.returncode != 0:
+            raise SystemExit(f"load.py: git archive {commit}: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+        yield Path(folder)
+
+
+async def headless_benchmark(args, runtime, before=None):
+    """One server (this checkout with ``runtime``, or the app as it was at commit ``before``)
+    through the warm-up and every level of concurrent sessions."""
     os.environ["CNNLAB_RUNTIME"] = runtime
     photos = unique_photos(max(args.levels) * args.uploads * (len(args.levels) + 1))
-    results = {"runtime": runtime, "levels": {}}
-    with StreamlitServer(log_name=f"load-server-{runtime}.log") as server:
+    label = f"before {before[:7]}" if before else runtime
+    results = {"runtime": label, "levels": {}}
+    with contextlib.ExitStack() as stack:
+        root = stack.enter_context(checkout(before)) if before else REPO_ROOT
+        server = stack.enter_context(StreamlitServer(
+            log_name=f"load-server-{label.replace(' ', '-')}.log", root=root))
         results["rss_idle_mib"] = mib(server.memory_kib()[0])
         offset = 0
         warm = await headless_phase(server.url, server.process.pid, 1, 1, photos)   # loads model
@@ -322,7 +348,7 @@ async def headless_benchmark(args, runtime):
         results["warm_up_errors"] = warm["errors"]
         results["rss_model_loaded_mib"] = mib(server.memory_kib()[0])
         for sessions in args.levels:
-            before = server.memory_kib()[0]
+            rss_before = server.memory_kib()[0]
             phase = await headless_phase(server.url, server.process.pid, sessions, args.uploads,
                                          photos[offset:])
             offset += sessions * args.uploads
@@ -333,7 +359,7 @@ async def headless_benchmark(args, runtime):
                 "cpu_s_per_upload": round(phase["cpu_s"] / max(done, 1), 3),
                 "p50_s": round(percentile(phase["latency_s"], 50), 3),
                 "p95_s": round(percentile(phase["latency_s"], 95), 3),
-                "rss_added_per_session_mib": round(mib(server.memory_kib()[0] - before)
+                "rss_added_per_session_mib": round(mib(server.memory_kib()[0] - rss_before)
                                                    / sessions, 1),
                 "first_errors": phase["errors"][:3]}
         results["peak_rss_mib"] = round(mib(server.memory_kib()[1]))
@@ -360,20 +386,27 @@ def headless_report(all_results):
               f"(target ≤ 3); RSS idle {results['rss_idle_mib']:.0f} MiB, model loaded "
               f"{results['rss_model_loaded_mib']:.0f} MiB, peak {results['peak_rss_mib']} MiB")
     by_runtime = {r["runtime"]: r for r in all_results}
-    if {"tensorflow", "openvino"} <= by_runtime.keys():
-        for sessions in by_runtime["openvino"]["levels"]:
-            tf = by_runtime["tensorflow"]["levels"].get(sessions)
-            ov = by_runtime["openvino"]["levels"][sessions]
-            if tf and tf["cpu_s_per_upload"]:
-                print(f"  {sessions} session(s): OpenVINO / TensorFlow CPU per upload = "
-                      f"{ov['cpu_s_per_upload'] / tf['cpu_s_per_upload']:.2f} (target ≤ 0.5); "
-                      f"uploads/s × {ov['uploads_per_s'] / max(tf['uploads_per_s'], 1e-9):.2f}")
+    if "openvino" not in by_runtime:
+        return
+    for name, results in by_runtime.items():
+        if name == "openvino":
+            continue
+        for sessions, ov in by_runtime["openvino"]["levels"].items():
+            other = results["levels"].get(sessions)
+            if other and other["cpu_s_per_upload"]:
+                print(f"  {sessions} session(s): OpenVINO / {name} CPU per upload = "
+                      f"{ov['cpu_s_per_upload'] / other['cpu_s_per_upload']:.2f} (target ≤ 0.5 "
+                      f"of today's); uploads/s × "
+                      f"{ov['uploads_per_s'] / max(other['uploads_per_s'], 1e-9):.2f}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runtimes", default="tensorflow,openvino",
                         help="server runtimes compared in this run (tensorflow,openvino)")
+    parser.add_argument("--before", metavar="COMMIT",
+                        help="also measure the app as it was at COMMIT (e.g. 044cf3b, the "
+                             "Classify page before OpenVINO), from a git archive, in this run")
     parser.add_argument("--levels", default="1,8,16", help="concurrent sessions (1,8,16)")
     parser.add_argument("--uploads", type=int, default=3, help="uploads per session (3)")
     parser.add_argument("--browser", action="store_true",
@@ -395,6 +428,8 @@ def main(argv=None):
         print(f"load.py: no sample photos in {DATA_DIR / 'samples'}", file=sys.stderr)
         return 2
     all_results = [asyncio.run(headless_benchmark(args, runtime)) for runtime in runtimes]
+    if args.before:
+        all_results.insert(0, asyncio.run(headless_benchmark(args, "tensorflow", args.before)))
     headless_report(all_results)
     errors = sum(level["errors"] for r in all_results for level in r["levels"].values())
     figures = {"server": all_results}

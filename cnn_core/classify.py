@@ -13,6 +13,8 @@ Interface for other modules:
         → (list[Classification] in input order, forward-pass seconds)
     Classification(name, image, top, error, digest, cached)
     ResultCache(max_entries): thread-safe LRU of probability rows keyed by (digest, model…)
+    stage_pictures(result) → [(JPEG bytes ≤ 640 px, caption)] of the preprocessing, encoded
+        once per photo digest (pictures_cache, shared)
     value_range(classifier, pixels) → (min, max) of the model input after scaling
     describe_result(classifier, result), describe_timing(results, seconds) → lines for the page
 The models and weights live in cnn_core.imagenet_models, the runtime in cnn_core.inference,
@@ -70,6 +72,41 @@ class ResultCache:
 
 
 results_cache = ResultCache()         # shared by every session of this process
+# The pipeline's pictures as JPEG (≤ DISPLAY_SIDE px, ~0.1 MB a photo), by photo digest: a rerun
+# or another session shows them without encoding them again.
+pictures_cache = ResultCache(max_entries=256)
+DISPLAY_SIDE = 640                    # px: a quarter of the wide page, twice over for HiDPI
+
+
+def stage_pictures(result, cache=pictures_cache, max_side=DISPLAY_SIDE):
+    """[(JPEG bytes, caption)] of ``result``'s preprocessing stages, for display: each at most
+    ``max_side`` px on its longer side, encoded once per photo (Streamlit would otherwise
+    encode every stage as a quality-100 JPEG on every rerun). Captions keep the real sizes."""
+    key = (result.digest, max_side)
+    pictures = cache.get(key) if cache is not None else None
+    if pictures is None:
+        pictures = [(jpeg_bytes(picture, max_side), caption)
+                    for picture, caption in result.image.stages()]
+        if cache is not None:
+            cache.put(key, pictures)
+    return pictures
+
+
+def jpeg_bytes(picture, max_side, quality=90):
+    """A PIL image as JPEG bytes, shrunk to fit ``max_side`` (alpha composited on white)."""
+    import io
+
+    from PIL import Image
+
+    picture = picture.copy()
+    picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if picture.mode != "RGB":
+        rgba = picture.convert("RGBA")
+        picture = Image.new("RGB", rgba.size, "white")
+        picture.paste(rgba, mask=rgba.getchannel("A"))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
 
 
 @dataclass(eq=False)

@@ -214,3 +214,32 @@ def test_cli_as_a_module_prints_only_json_on_stdout(tmp_path):
     # TensorFlow's start-up log lines do not reach the user; the fallback note does, once.
     assert "oneDNN" not in done.stderr and "absl" not in done.stderr, done.stderr
     assert done.stderr.count("note: using SqueezeNet v1.1") == 1
+
+
+def test_stage_pictures_are_small_jpegs_encoded_once_per_photo():
+    """The page shows the pipeline's pictures from JPEGs at most 640 px, encoded once per photo
+    digest (a rerun or another session reuses them); an RGBA original is put on white."""
+    import io
+
+    from PIL import Image
+
+    from cnn_core.classify import ResultCache, prepare, stage_pictures
+
+    picture = Image.new("RGBA", (1000, 500), (255, 0, 0, 0))     # fully transparent red
+    picture.paste((0, 0, 255, 255), (0, 0, 500, 500))             # opaque blue left half
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    result = prepare(buffer.getvalue(), "wide.png", 299)
+    cache = ResultCache(max_entries=2)
+    first = stage_pictures(result, cache=cache)
+    assert [caption for _, caption in first] == [c for _, c in result.image.stages()]
+    sizes = []
+    for data, _ in first:
+        decoded = Image.open(io.BytesIO(data))
+        assert decoded.format == "JPEG" and decoded.mode == "RGB"
+        sizes.append(decoded.size)
+    assert sizes == [(640, 320), (640, 320), (500, 500), (299, 299)]
+    original = np.asarray(Image.open(io.BytesIO(first[0][0])))
+    assert original[160, 480].tolist() == pytest.approx([255, 255, 255], abs=8)   # on white
+    assert original[160, 100].tolist() == pytest.approx([0, 0, 255], abs=8)
+    assert stage_pictures(result, cache=cache) is first and cache.hits == 1

@@ -120,9 +120,9 @@ def test_a_crash_a_kill_and_a_hang_fail_only_their_job(queue):
 def test_estimates_and_defaults():
     spec = JobSpec("fast", RECIPES["fast"].settings)  # 55,000 examples × 5 epochs
     assert spec.examples == 55_000
-    # 6 s around fit; fit: 3 s + 5 epochs × 3.1e-4 s × (55,000 + 5,000 / 3) examples
-    assert spec.estimated_seconds() == pytest.approx(6 + 3 + 5 * 3.1e-4 * (55_000 + 5_000 / 3))
-    assert spec.estimated_seconds(speed=2) == pytest.approx(6 + 2 * (3 + 5 * 3.1e-4 * 56_667),
+    # 6 s around fit; fit: 3 s + 5 epochs × 2.8e-4 s × (55,000 + 5,000 / 3) examples
+    assert spec.estimated_seconds() == pytest.approx(6 + 3 + 5 * 2.8e-4 * (55_000 + 5_000 / 3))
+    assert spec.estimated_seconds(speed=2) == pytest.approx(6 + 2 * (3 + 5 * 2.8e-4 * 56_667),
                                                             rel=1e-4)
     assert JobSpec("baseline", RECIPES["baseline"].settings).examples == 60_000  # no hold-out
     assert [default_workers(n) for n in (1, 2, 3, 4, 8, 16)] == [1, 2, 1, 2, 4, 8]

@@ -51,8 +51,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_streamlit(port, log_path, extra_env=None):
-    """Start ``streamlit run streamlit_app.py`` headless in its own process group."""
+def start_streamlit(port, log_path, extra_env=None, root=REPO_ROOT):
+    """Start ``streamlit run streamlit_app.py`` (of the checkout at ``root``) headless in its
+    own process group."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", **(extra_env or {}))
     command = [
         sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
@@ -64,7 +65,7 @@ def start_streamlit(port, log_path, extra_env=None):
     ]
     log = open(log_path, "wb")
     return subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -102,16 +103,16 @@ def stop_process_group(process, grace_s=10):
 class StreamlitServer:
     """A running ``streamlit run`` with its URL, process and log file."""
 
-    def __init__(self, port=None, log_name="streamlit-server.log", env=None):
+    def __init__(self, port=None, log_name="streamlit-server.log", env=None, root=REPO_ROOT):
         ARTIFACTS_DIR.mkdir(exist_ok=True)
-        self.env = env
+        self.env, self.root = env, root
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = ARTIFACTS_DIR / log_name
         self.process = None
 
     def __enter__(self):
-        self.process = start_streamlit(self.port, self.log_path, self.env)
+        self.process = start_streamlit(self.port, self.log_path, self.env, self.root)
         try:
             wait_for_health(self.url, self.process)
         except Exception:
