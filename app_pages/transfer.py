@@ -10,6 +10,7 @@ from cnn_core import transfer_views as views
 from cnn_core.errors import CNNLabError
 from cnn_core.gradcam import heatmap_overlay
 from cnn_core.imaging import prepare_image
+from cnn_core.inference import freeze_long_lived_objects
 from cnn_core.transfer_data import (TeachingSet, folders_root, load_class_folders, max_classes,
                                     max_images_per_class, server_folder)
 from cnn_core.transfer_embed import Backbone, backbone_choice
@@ -22,7 +23,9 @@ state = st.session_state
 
 @st.cache_resource(show_spinner="Loading the backbone (once for the whole server)…")
 def shared_backbone(key, weights):
-    return Backbone(key, weights)
+    backbone = Backbone(key, weights)
+    freeze_long_lived_objects()                 # post-run garbage collections skip the model
+    return backbone
 
 
 def report(problems):

@@ -18,6 +18,7 @@ Interface for other modules:
         at its pooled features).
     bfloat16_support() → (bool, reason in words)
     server_runtime() → "openvino", or ``CNNLAB_RUNTIME`` (the load benchmark compares both)
+    freeze_long_lived_objects(): gc.freeze() once shared models are built (see there)
     load_classifier(key, configured=None, runtime="openvino", precision="float32",
                     download=False, progress=None) → Classifier
         ``classifier.predict(uint8 (n, s, s, 3)) → float32 (n, 1000)``; ``.model`` is the
@@ -237,6 +238,20 @@ def load_keras_model(spec, path):
         reason = str(error).splitlines()[0][:200]
         raise CNNLabError(f"{path} could not be loaded into {spec.title} ({reason}).") from None
     return model
+
+
+def freeze_long_lived_objects():
+    """Move every object alive now — TensorFlow, Keras, OpenVINO and the shared models just
+    built — to Python's permanent generation (``gc.freeze``), out of every later collection.
+
+    After each script run Streamlit runs a full ``gc.collect(2)`` (``runner.postScriptGC``) and,
+    once Keras is imported, ``keras.backend.clear_session()``, which collects again. Each walked
+    the whole machine-learning heap: ~0.3 s of server CPU apiece per rerun, most of what an
+    upload cost. Frozen, they walk only what was made since. Call it once a shared model is
+    built (``st.cache_resource``); objects frozen are never freed, so not per session."""
+    import gc
+
+    gc.freeze()
 
 
 def load_classifier(key, configured=None, runtime="openvino", precision="float32",
