@@ -24,8 +24,9 @@ def main() -> None:
     navigation.run()
 
 
-# Streamlit runs this script as __main__. A training worker started with multiprocessing's
-# "spawn" method imports the server's __main__ (this file) again, as "__mp_main__": the guard
-# keeps it from drawing the app (multiprocessing's "safe importing of main module").
+# Streamlit runs this script as __main__. A process started with multiprocessing's "spawn"
+# method imports its parent's __main__ (this file) again, as "__mp_main__": the guard keeps it
+# from drawing the app (multiprocessing's "safe importing of main module"). The training
+# workers do not even import it (cnn_core.training_executors); this covers any other spawn.
 if __name__ == "__main__":
     main()
