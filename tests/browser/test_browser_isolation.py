@@ -3,6 +3,7 @@ both complete and neither sees the other's state; a session closed mid-training 
 training slot to the job queued behind it."""
 
 import re
+import sys
 import time
 
 from cnn_core.paths import DATA_DIR
@@ -23,12 +24,13 @@ def new_page(browser):
 
 
 def close(request, **pages):
-    """Close each page's context; if the test failed, screenshot the open ones first."""
-    report = getattr(request.node, "report_call", None)
+    """Close each page's context; if the test is failing (called from its ``finally``, while
+    the exception propagates), screenshot the open ones first."""
+    failing = sys.exc_info()[0] is not None
     for name, page in pages.items():
         if page.is_closed():
             continue
-        if report is not None and report.failed:
+        if failing:
             save_screenshot(page, f"FAILED-{request.node.name}-{name}")
         page.context.close()
 
@@ -40,6 +42,10 @@ def test_one_session_trains_while_another_classifies(browser, app_url, request):
         trainer_main = trainer.locator('[data-testid="stMain"]')
         # far longer than the Classify page's first load; stopped once the photo is classified
         start_training(trainer_main, epochs=100, examples=1000)
+        # Really training (its worker process started), so the classifying below overlaps it
+        # even when the server has the classifier loaded already and answers in a second.
+        wait_until(lambda: progress_text(trainer_main).startswith("running"), 180,
+                   "the trainer's job to start running")
 
         # While it trains, the other user classifies a photo under a name only they know. (The
         # Classify page's first load, TensorFlow and its model in the server, took up to 300 s
