@@ -76,7 +76,8 @@ def training_dataset(x: np.ndarray, y: np.ndarray, settings: TrainSettings):
 
     The pipeline shuffles the example *indices* (a new order every epoch) and gathers each
     batch's images at once, as Keras does for arrays: shuffling the 28×28 images one by one
-    through a 55,000-element buffer cost a quarter of the training time on 2 cores."""
+    through a 55,000-element buffer cost 15% (augmented) to 30% of the training time on 2
+    cores (best network: 0.67 → 0.57 ms per augmented image, 0.67 → 0.47 without)."""
     import tensorflow as tf
     from keras import layers
 
