@@ -37,7 +37,8 @@ import numpy as np
 
 from cnn_core.errors import CNNLabError
 from cnn_core.imagenet_models import models, serving_model, top_k
-from cnn_core.imaging import PreparedImage, list_image_files, prepare_image, read_bytes
+from cnn_core.imaging import (PreparedImage, jpeg_bytes, list_image_files, prepare_image,
+                              read_bytes)
 
 
 class ResultCache:
@@ -85,28 +86,11 @@ def stage_pictures(result, cache=pictures_cache, max_side=DISPLAY_SIDE):
     key = (result.digest, max_side)
     pictures = cache.get(key) if cache is not None else None
     if pictures is None:
-        pictures = [(jpeg_bytes(picture, max_side), caption)
+        pictures = [(jpeg_bytes(picture, 90, max_side), caption)
                     for picture, caption in result.image.stages()]
         if cache is not None:
             cache.put(key, pictures)
     return pictures
-
-
-def jpeg_bytes(picture, max_side, quality=90):
-    """A PIL image as JPEG bytes, shrunk to fit ``max_side`` (alpha composited on white)."""
-    import io
-
-    from PIL import Image
-
-    picture = picture.copy()
-    picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    if picture.mode != "RGB":
-        rgba = picture.convert("RGBA")
-        picture = Image.new("RGB", rgba.size, "white")
-        picture.paste(rgba, mask=rgba.getchannel("A"))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
 
 
 @dataclass(eq=False)

@@ -65,6 +65,21 @@ class PreparedImage:
                 (self.resized, f"Resized {side}×{side}")]
 
 
+def jpeg_bytes(picture, quality, max_side=None):
+    """A PIL image as JPEG bytes, alpha composited on white; shrunk (Lanczos) to fit
+    ``max_side`` px first if given."""
+    if max_side is not None and max(picture.size) > max_side:
+        picture = picture.copy()
+        picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if picture.mode != "RGB":
+        rgba = picture.convert("RGBA")
+        picture = Image.new("RGB", rgba.size, "white")
+        picture.paste(rgba, mask=rgba.getchannel("A"))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
 def read_bytes(source):
     """(name, bytes) from a path, raw bytes, or a file-like upload with ``.name``."""
     if isinstance(source, (str, Path)):

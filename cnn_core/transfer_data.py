@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from cnn_core.errors import CNNLabError
-from cnn_core.imaging import list_image_files, prepare_image
+from cnn_core.imaging import jpeg_bytes, list_image_files, prepare_image
 from cnn_core.paths import DATA_DIR
 
 min_classes = 2
@@ -48,12 +48,6 @@ embed_batch = 16               # photos decoded and embedded at a time
 def pixels_digest(pixels):
     """SHA-1 of the backbone-sized uint8 pixels: the key of the shared embedding cache."""
     return hashlib.sha1(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()).hexdigest()
-
-
-def jpeg_bytes(image, quality):
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=quality)
-    return buffer.getvalue()
 
 
 @dataclass
