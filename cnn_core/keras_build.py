@@ -15,8 +15,11 @@ from cnn_core.errors import CNNLabError
 from cnn_core.layers import Layer
 
 
-def keras_layer(spec: Layer, batch_norm_momentum: float = 0.99, dtype: str | None = None):
-    """The Keras layer equivalent to one calculator layer (same name if it has one)."""
+def keras_layer(spec: Layer, batch_norm_momentum: float = 0.99, dtype: str | None = None,
+                fused_batch_norm: bool = False):
+    """The Keras layer equivalent to one calculator layer (same name if it has one).
+    ``fused_batch_norm``: batch norm as ``cnn_core.fused_batch_norm.FusedBatchNormalization``
+    (the same layer, trained with TensorFlow's fused kernel)."""
     from keras import layers as L
 
     kind = spec.type
@@ -44,8 +47,12 @@ def keras_layer(spec: Layer, batch_norm_momentum: float = 0.99, dtype: str | Non
     elif kind == "Dense":
         layer = L.Dense(spec.units, use_bias=spec.use_bias, activation=spec.activation, **common)
     elif kind == "BatchNormalization":
-        layer = L.BatchNormalization(center=spec.center, scale=spec.scale,
-                                     momentum=batch_norm_momentum, **common)
+        if fused_batch_norm:
+            from cnn_core.fused_batch_norm import FusedBatchNormalization as BatchNormalization
+        else:
+            BatchNormalization = L.BatchNormalization
+        layer = BatchNormalization(center=spec.center, scale=spec.scale,
+                                   momentum=batch_norm_momentum, **common)
     elif kind == "Dropout":
         layer = L.Dropout(spec.rate, **common)
     elif kind == "Activation":
@@ -57,14 +64,17 @@ def keras_layer(spec: Layer, batch_norm_momentum: float = 0.99, dtype: str | Non
 
 
 def keras_model(input_shape, specs: list[Layer], name: str | None = None,
-                batch_norm_momentum: float = 0.99, float32_output: bool = False):
+                batch_norm_momentum: float = 0.99, float32_output: bool = False,
+                fused_batch_norm: bool = False):
     """A keras.Sequential of ``specs`` on ``input_shape`` (no batch axis), built under the
-    current dtype policy; ``float32_output`` makes the last layer compute in float32."""
+    current dtype policy; ``float32_output`` makes the last layer compute in float32;
+    ``fused_batch_norm`` trains batch norm with TensorFlow's fused kernel."""
     import keras
 
     layers = [
         keras_layer(spec, batch_norm_momentum,
-                    "float32" if float32_output and i == len(specs) - 1 else None)
+                    "float32" if float32_output and i == len(specs) - 1 else None,
+                    fused_batch_norm)
         for i, spec in enumerate(specs)
     ]
     return keras.Sequential([keras.Input(tuple(input_shape)), *layers], name=name)

@@ -204,10 +204,12 @@ def recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def build_model(name: str, settings: TrainSettings | None = None, keras_name: str | None = None):
+def build_model(name: str, settings: TrainSettings | None = None, keras_name: str | None = None,
+                fused_batch_norm: bool = False):
     """The recipe's network (an ensemble's: its first member's) as a Keras model, under the
     settings' dtype policy (the global policy is restored); the output layer computes in
-    float32 under a mixed policy."""
+    float32 under a mixed policy. ``fused_batch_norm``: for training (``cnn_core.training``
+    hands the trained model back in plain Keras layers)."""
     from cnn_core.keras_build import keras_model
 
     chosen = recipe(name)
@@ -215,4 +217,5 @@ def build_model(name: str, settings: TrainSettings | None = None, keras_name: st
     with dtype_policy(settings.precision):
         return keras_model(chosen.input_shape, chosen.layers(), name=keras_name or name,
                            batch_norm_momentum=settings.batch_norm_momentum,
-                           float32_output=settings.precision != "float32")
+                           float32_output=settings.precision != "float32",
+                           fused_batch_norm=fused_batch_norm)

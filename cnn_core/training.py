@@ -249,6 +249,7 @@ def train(
     import keras
 
     from cnn_core.ensemble import average_model, choose_tta, member_seed
+    from cnn_core.fused_batch_norm import standard_layers
 
     chosen = recipe(recipe_name)
     settings = settings or chosen.settings
@@ -275,7 +276,8 @@ def train(
         member = settings.with_changes(seed=member_seed(settings.seed, index))
         keras.utils.set_random_seed(member.seed)
         model = build_model(member_recipe, member,
-                            f"{recipe_name}_{index + 1}" if ensemble else recipe_name)
+                            f"{recipe_name}_{index + 1}" if ensemble else recipe_name,
+                            fused_batch_norm=True)  # handed back in plain Keras layers below
         model.compile(
             optimizer=keras.optimizers.Adam(
                 learning_rate(member, steps_per_epoch * member.epochs)),
@@ -303,6 +305,7 @@ def train(
         )
         fit_seconds, fit_cpu = time.monotonic() - start, time.process_time() - cpu_start
         seconds, cpu_seconds = seconds + fit_seconds, cpu_seconds + fit_cpu
+        model = standard_layers(model)  # a saved file needs nothing of ours to load
         history += member_history
         complete = sum(1 for row in member_history if row["complete"])
         stopped = stopped or complete < member.epochs
