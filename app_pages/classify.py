@@ -148,8 +148,10 @@ def results_ui(sources):
             cams.append((result, columns[1].empty()))
     for result, slot in cams if show_cam else []:         # after every top-5 is on screen
         best = result.top[0]
-        cam = shared_grad_cam(serving.key, serving.weights, precision, result.digest,
-                              best["index"], result.image.pixels)
+        cam = result.cams.get(best["index"]) if result.cams else None   # from the forward pass
+        if cam is None:
+            cam = shared_grad_cam(serving.key, serving.weights, precision, result.digest,
+                                  best["index"], result.image.pixels)
         slot.image(heatmap_overlay(result.image.resized, cam), width="stretch",
                    caption=f"Grad-CAM: where {classifier.spec.title} saw “{best['label']}”")
 

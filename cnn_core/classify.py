@@ -11,8 +11,8 @@ batches.
 Interface for other modules:
     classify_sources(classifier, sources, k=5, batch_size=16, names=None, cache=results_cache)
         → (list[Classification] in input order, forward-pass seconds)
-    Classification(name, image, top, error, digest, cached)
-    ResultCache(max_entries): thread-safe LRU of probability rows keyed by (digest, model…)
+    Classification(name, image, top, error, digest, cached, cams)
+    ResultCache(max_entries): thread-safe LRU of results keyed by (digest, model…)
     stage_pictures(result) → [(JPEG bytes ≤ 640 px, caption)] of the preprocessing, encoded
         once per photo digest (pictures_cache, shared)
     value_range(classifier, pixels) → (min, max) of the model input after scaling
@@ -42,8 +42,9 @@ from cnn_core.imaging import (PreparedImage, jpeg_bytes, list_image_files, prepa
 
 
 class ResultCache:
-    """Probability rows (1000 float32 = 4 kB each) by (digest, model, weights, runtime,
-    precision), least recently used dropped first: at most ``max_entries`` × 4 kB."""
+    """Results by key, least recently used dropped first, at most ``max_entries`` of them:
+    for classifications, (probability row, top-k Grad-CAMs) — 4 kB + 1.3 kB (Inception v3) —
+    by (digest, model, weights, runtime, precision)."""
 
     def __init__(self, max_entries=4096):
         self.max_entries = max_entries
@@ -76,6 +77,7 @@ results_cache = ResultCache()         # shared by every session of this process
 # The pipeline's pictures as JPEG (≤ DISPLAY_SIDE px, ~0.1 MB a photo), by photo digest: a rerun
 # or another session shows them without encoding them again.
 pictures_cache = ResultCache(max_entries=256)
+CAM_CLASSES = 5                       # Grad-CAMs kept per photo: its top-5 classes at most
 DISPLAY_SIDE = 640                    # px: a quarter of the wide page, twice over for HiDPI
 
 
@@ -103,6 +105,8 @@ class Classification:
     error: str | None = None
     digest: str = ""            # SHA-256 of the file's bytes
     cached: bool = False        # top-k came from the shared cache, no forward pass
+    cams: dict | None = None    # {class index: Grad-CAM (h, w)} of the top-k, if the forward
+    # pass gives them (cnn_core.inference.Classifier.predict_with_cams); else compute on demand
 
     def as_json(self, model_key):
         if self.error:
@@ -136,26 +140,28 @@ def classify_sources(classifier, sources, k=5, batch_size=16, names=None, cache=
     the path or upload name). Returns (classifications in input order, forward-pass seconds)."""
     results = [prepare(source, name, classifier.spec.input_size)
                for source, name in zip(sources, names or [None] * len(sources))]
-    rows = {}
+    found = {}                  # id(result) → (probability row, {class index: Grad-CAM})
     for result in results:
         if result.image is not None and cache is not None:
-            row = cache.get(cache_key(classifier, result.digest))
-            if row is not None:
-                rows[id(result)], result.cached = row, True
-    todo = [result for result in results if result.image is not None and id(result) not in rows]
+            entry = cache.get(cache_key(classifier, result.digest))
+            if entry is not None:
+                found[id(result)], result.cached = entry, True
+    todo = [result for result in results if result.image is not None and id(result) not in found]
     seconds = 0.0
     if todo:
         pixels = np.stack([result.image.pixels for result in todo])     # (n, s, s, 3) uint8
         start = time.perf_counter()
-        probabilities = classifier.predict(pixels, batch_size=batch_size)
+        probabilities, cams = classifier.predict_with_cams(pixels, min(k, CAM_CLASSES),
+                                                           batch_size=batch_size)
         seconds = time.perf_counter() - start
-        for result, row in zip(todo, probabilities):
-            rows[id(result)] = row
+        for result, entry in zip(todo, zip(probabilities, cams)):
+            found[id(result)] = entry
             if cache is not None:
-                cache.put(cache_key(classifier, result.digest), row)
+                cache.put(cache_key(classifier, result.digest), entry)
     for result in results:
-        if id(result) in rows:
-            result.top = top_k(rows[id(result)], k)
+        if id(result) in found:
+            row, cams = found[id(result)]
+            result.top, result.cams = top_k(row, k), cams
     return results, seconds
 
 

@@ -1,7 +1,18 @@
 """Grad-CAM (Selvaraju et al., 2017): where in the picture a class's score came from, and the
 heatmap laid over the photo.
 
+For a network whose last feature maps reach the softmax only through global average pooling
+and one Dense layer (Inception v3, ResNet-50), Grad-CAM *is* the class activation map (CAM,
+Zhou et al., 2016; Selvaraju et al. §3.1): the logit is y_c = Σ_k W[k, c] · mean_ij A_k[i, j]
++ b_c, so every gradient ∂y_c/∂A_k[i, j] = W[k, c] / (h·w), each weight α_k = W[k, c] / (h·w),
+and Grad-CAM = ReLU(Σ_k W[k, c] A_k) / (h·w) — the same map once scaled to [0, 1]. No backward
+pass is needed: the forward pass that gives the top-5 can hand out the feature maps too.
+
 Interface for other modules:
+    linear_head(model, feature_layer) → the softmax Dense layer if only global average pooling
+        (and inference-time identities: dropout, flatten) lie between, else None
+    class_activation_maps(features (n, h, w, c), kernel (c, classes), class_indices (n, k))
+        → float32 (n, k, h, w) maps in [0, 1], equal to Grad-CAM's for such a head
     GradCam(model, feature_layer) — ``model``: any Keras model whose last layer is a softmax
         ``Dense`` or ``Activation`` (a classifier, or a backbone + new head); ``feature_layer``:
         the name of its last convolutional feature maps. Build once, call from any thread:
@@ -52,6 +63,45 @@ class GradCam:
         cam = self.compute(np.asarray(inputs, np.float32), np.int32(class_index))
         cam = cam.numpy().astype(np.float32)
         return cam / cam.max() if cam.max() > 0 else cam
+
+
+IDENTITIES_AT_INFERENCE = ("Dropout", "Flatten", "SpatialDropout2D", "GaussianNoise",
+                           "GaussianDropout", "AlphaDropout")
+
+
+def linear_head(model, feature_layer):
+    """The last layer if ``model`` is feature maps → global average pooling → Dense(softmax),
+    with nothing else on the way but layers that are identities at inference; else None."""
+    import keras
+
+    final = model.layers[-1]
+    if not (isinstance(final, keras.layers.Dense)
+            and getattr(final.activation, "__name__", "") == "softmax"):
+        return None
+    layer, pooled = final, False
+    while True:
+        inbound = layer._inbound_nodes[0].parent_nodes if layer._inbound_nodes else []
+        if len(inbound) != 1:
+            return None
+        layer = inbound[0].operation
+        if layer.name == feature_layer:
+            return final if pooled else None
+        kind = type(layer).__name__
+        if kind == "GlobalAveragePooling2D" and not pooled:
+            pooled = True
+        elif kind not in IDENTITIES_AT_INFERENCE:
+            return None
+
+
+def class_activation_maps(features, kernel, class_indices):
+    """CAM of each image for each of its classes: ReLU(Σ_k A_k · W[k, c]) scaled to [0, 1]
+    (an all-zero map stays zero). features (n, h, w, c); class_indices (n, k) → (n, k, h, w)."""
+    features = np.asarray(features, np.float32)
+    class_indices = np.asarray(class_indices)
+    weights = np.asarray(kernel, np.float32)[:, class_indices]          # (c, n, k)
+    maps = np.maximum(np.einsum("nhwc,cnk->nkhw", features, weights), 0.0)
+    peaks = maps.max(axis=(2, 3), keepdims=True)
+    return np.divide(maps, peaks, out=np.zeros_like(maps), where=peaks > 0)
 
 
 # Anchor colours of a "jet"-like colour map: dark blue (cold) → red (hot).

@@ -14,16 +14,20 @@ Interface for other modules:
     compile_model(keras_model, runtime="openvino"|"tensorflow", precision="float32"|"bfloat16",
                   hint="throughput"|"latency") → CompiledModel
         ``compiled(x)``: float32 numpy (n, ...) → float32 numpy (n, ...) for any n; thread-safe.
-        Works for any single-input, single-output Keras model (a classifier, or a backbone cut
-        at its pooled features).
+        Works for any single-input Keras model (a classifier, or a backbone cut at its pooled
+        features); a model with several outputs gives a list of arrays, in its order.
     bfloat16_support() → (bool, reason in words)
     server_runtime() → "openvino", or ``CNNLAB_RUNTIME`` (the load benchmark compares both)
     freeze_long_lived_objects(): gc.freeze() once shared models are built (see there)
     load_classifier(key, configured=None, runtime="openvino", precision="float32",
                     download=False, progress=None) → Classifier
-        ``classifier.predict(uint8 (n, s, s, 3)) → float32 (n, 1000)``; ``.model`` is the
-        float32 Keras model; ``.grad_cam(uint8 (s, s, 3), class_index)``; ``.spec`` its
-        ModelSpec; ``.runtime``, ``.precision``, ``.weights`` (path) say what it is.
+        ``classifier.predict(uint8 (n, s, s, 3)) → float32 (n, 1000)``;
+        ``.predict_with_cams(pixels, k) → (probabilities, [{class index: (h, w) map}])``: the
+        Grad-CAM of each image's top-k classes from the same forward pass, where the network's
+        head allows it (``.cam_head``; cnn_core.gradcam), else empty dicts;
+        ``.model`` is the float32 Keras model; ``.grad_cam(uint8 (s, s, 3), class_index)``
+        (TensorFlow, with gradients); ``.spec`` its ModelSpec; ``.runtime``, ``.precision``,
+        ``.weights`` (path) say what it is.
 """
 
 import functools
@@ -111,7 +115,10 @@ class TensorFlowModel(CompiledModel):
         self.forward = keras_forward(model)
 
     def __call__(self, inputs):
-        return self.forward(np.asarray(inputs, np.float32)).numpy().astype(np.float32)
+        outputs = self.forward(np.asarray(inputs, np.float32))
+        if isinstance(outputs, (list, tuple)):
+            return [np.asarray(output).astype(np.float32) for output in outputs]
+        return outputs.numpy().astype(np.float32)
 
 
 class OpenVINOModel(CompiledModel):
@@ -149,26 +156,31 @@ class OpenVINOModel(CompiledModel):
 
     def __call__(self, inputs):
         inputs = np.ascontiguousarray(inputs, np.float32)
+        count = len(self.compiled.outputs)
         if len(inputs) == 0:
-            shape = self.compiled.outputs[0].get_partial_shape()
-            return np.zeros((0, *(dim.get_length() for dim in list(shape)[1:])), np.float32)
+            outputs = [np.zeros((0, *(dim.get_length() for dim in
+                                      list(output.get_partial_shape())[1:])), np.float32)
+                       for output in self.compiled.outputs]
+            return outputs if count > 1 else outputs[0]
         requests = self.borrow(min(len(inputs), self.streams))
         try:
             chunks = np.array_split(inputs, len(requests))
             for request, chunk in zip(requests, chunks):
                 request.start_async({0: chunk}, share_inputs=False)
-            outputs = []
+            parts = [[] for _ in range(count)]
             for request in requests:
                 request.wait()
-                outputs.append(request.get_output_tensor(0).data.copy())
-            return np.concatenate(outputs).astype(np.float32, copy=False)
+                for index, part in enumerate(parts):
+                    part.append(request.get_output_tensor(index).data.copy())
+            outputs = [np.concatenate(part).astype(np.float32, copy=False) for part in parts]
+            return outputs if count > 1 else outputs[0]
         finally:
             for request in requests:
                 self.idle.put(request)
 
 
 def compile_model(model, runtime="openvino", precision="float32", hint="throughput"):
-    """Compile any single-input, single-output Keras model; see the module docstring."""
+    """Compile any single-input Keras model; see the module docstring."""
     check_choice(runtime, precision, hint)
     kind = OpenVINOModel if runtime == "openvino" else TensorFlowModel
     return kind(model, precision, hint)
@@ -199,9 +211,20 @@ class Classifier:
 
     def __init__(self, spec, model, runtime="openvino", precision="float32", hint="throughput",
                  weights=""):
+        import keras
+
+        from cnn_core.gradcam import linear_head
+
         self.spec, self.model = spec, model              # float32 Keras model (Grad-CAM)
         self.runtime, self.precision, self.weights = runtime, precision, str(weights)
-        self.forward = compile_model(model, runtime, precision, hint)
+        # Pooling + one Dense after the last feature maps: their Grad-CAM is a product of the
+        # maps with the Dense kernel, so the forward pass hands the maps out as a 2nd output.
+        self.cam_head = linear_head(model, spec.gradcam_layer)
+        self.cam_kernel = (None if self.cam_head is None else   # (channels, 1000)
+                           np.asarray(self.cam_head.kernel, np.float32))
+        network = model if self.cam_head is None else keras.Model(
+            model.inputs, [model.outputs[0], model.get_layer(spec.gradcam_layer).output])
+        self.forward = compile_model(network, runtime, precision, hint)
 
     def warm_up(self):
         """Run the compiled forward pass once, so the first user does not wait for it."""
@@ -221,10 +244,33 @@ class Classifier:
 
     def predict(self, pixels, batch_size=16):
         """uint8 RGB (n, s, s, 3) → float32 probabilities (n, 1000), ``batch_size`` per call."""
+        return self.predict_with_cams(pixels, 0, batch_size)[0]
+
+    def predict_with_cams(self, pixels, k=5, batch_size=16):
+        """(probabilities (n, 1000), one {class index: (h, w) map in [0, 1]} per image): the
+        Grad-CAM of each image's ``k`` most probable classes, from the same forward pass (in
+        this runtime's precision). Without a pooling + Dense head the dicts are empty."""
         inputs = self.spec.preprocess(pixels)
-        batches = [self.forward(inputs[start:start + batch_size])
-                   for start in range(0, len(inputs), batch_size)]
-        return np.concatenate(batches) if batches else np.zeros((0, 1000), np.float32)
+        probabilities, maps = [], []
+        for start in range(0, len(inputs), batch_size):
+            outputs = self.forward(inputs[start:start + batch_size])
+            if self.cam_head is None:
+                probabilities.append(outputs)
+                maps.extend({} for _ in outputs)
+                continue
+            rows, features = outputs
+            probabilities.append(rows)
+            if k:
+                from cnn_core.gradcam import class_activation_maps
+
+                classes = np.argsort(rows, axis=1, kind="stable")[:, ::-1][:, :k]  # as top_k
+                cams = class_activation_maps(features, self.cam_kernel, classes)
+                maps.extend(dict(zip(map(int, c), m)) for c, m in zip(classes, cams))
+            else:
+                maps.extend({} for _ in rows)
+        if not probabilities:
+            return np.zeros((0, 1000), np.float32), []
+        return np.concatenate(probabilities), maps
 
 
 def load_keras_model(spec, path):

@@ -243,3 +243,41 @@ def test_stage_pictures_are_small_jpegs_encoded_once_per_photo():
     assert original[160, 480].tolist() == pytest.approx([255, 255, 255], abs=8)   # on white
     assert original[160, 100].tolist() == pytest.approx([0, 0, 255], abs=8)
     assert stage_pictures(result, cache=cache) is first and cache.hits == 1
+
+
+def test_linear_head_only_for_pooling_then_one_softmax_dense():
+    import keras
+
+    from cnn_core.gradcam import linear_head
+
+    def model(*head):
+        inputs = keras.Input((6, 6, 3))
+        x = keras.layers.Conv2D(4, 3, name="features")(inputs)
+        for layer in head:
+            x = layer(x)
+        return keras.Model(inputs, x)
+
+    L = keras.layers
+    good = model(L.GlobalAveragePooling2D(), L.Dropout(0.5), L.Dense(3, activation="softmax"))
+    assert linear_head(good, "features") is good.layers[-1]
+    for head in ([L.GlobalAveragePooling2D(), L.Dense(5, activation="relu"),
+                  L.Dense(3, activation="softmax")],                      # a hidden layer
+                 [L.GlobalMaxPooling2D(), L.Dense(3, activation="softmax")],   # max, not mean
+                 [L.Flatten(), L.Dense(3, activation="softmax")],          # no pooling
+                 [L.GlobalAveragePooling2D(), L.Dense(3)]):                # no softmax
+        assert linear_head(model(*head), "features") is None
+
+
+def test_class_activation_maps_by_hand():
+    from cnn_core.gradcam import class_activation_maps
+
+    features = np.zeros((1, 2, 2, 2), np.float32)
+    features[0, 0, 0] = [1.0, 0.0]      # channel 0 at the top left
+    features[0, 1, 1] = [0.0, 2.0]      # channel 1 at the bottom right
+    kernel = np.array([[1.0, -1.0], [0.5, 0.5]], np.float32)    # (channels 2, classes 2)
+    maps = class_activation_maps(features, kernel, [[0, 1]])
+    # class 0: 1·1 top left, 0.5·2 bottom right → both 1 after scaling
+    np.testing.assert_allclose(maps[0, 0], [[1.0, 0.0], [0.0, 1.0]])
+    # class 1: −1 top left (ReLU → 0), 0.5·2 = 1 bottom right
+    np.testing.assert_allclose(maps[0, 1], [[0.0, 0.0], [0.0, 1.0]])
+    assert not class_activation_maps(-features, kernel, [[0]]).any()   # all-negative stays 0

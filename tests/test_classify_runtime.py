@@ -89,19 +89,55 @@ def test_concurrent_callers_each_get_their_own_rows(openvino_f32, photos):
         np.testing.assert_allclose(row, expected[i], rtol=0, atol=1e-6)
 
 
-def test_inception_v3_openvino_matches_tensorflow(tmp_path_factory, photos):
-    """Random weights (the real ones cannot be downloaded here): the same graph, converted."""
+@pytest.fixture(scope="module")
+def inception_random():
+    """Inception v3 with random weights (the real ones cannot be downloaded here)."""
     import keras
 
-    from cnn_core.imagenet_models import models, preprocess_for_inception
+    from cnn_core.imagenet_models import models
 
     keras.utils.set_random_seed(3)
-    model = models["inception_v3"].build()
+    return models["inception_v3"].build()
+
+
+def test_inception_v3_openvino_matches_tensorflow(inception_random, photos):
+    """The same graph, converted."""
+    from cnn_core.imagenet_models import preprocess_for_inception
+
+    model = inception_random
     pixels = np.stack([prepare_image(path, 299).pixels for path in PHOTOS])
     inputs = preprocess_for_inception(pixels)
     compiled = inference.compile_model(model, "openvino", "float32")
     np.testing.assert_allclose(compiled(inputs), model(inputs, training=False).numpy(),
                                rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("runtime", inference.runtimes)
+def test_inception_v3_grad_cam_from_the_forward_pass_equals_tensorflow_grad_cam(
+        inception_random, runtime):
+    """Pooling + Dense head: the maps come out of the forward pass (one extra output), equal to
+    Grad-CAM computed with TensorFlow's gradients, for every one of the top-5 classes."""
+    from cnn_core.imagenet_models import models
+
+    classifier = inference.Classifier(models["inception_v3"], inception_random, runtime)
+    assert classifier.cam_head is inception_random.get_layer("predictions")
+    pixels = np.stack([prepare_image(path, 299).pixels for path in PHOTOS])
+    probabilities, cams = classifier.predict_with_cams(pixels, 5, batch_size=2)
+    np.testing.assert_allclose(probabilities, classifier.predict(pixels), rtol=0, atol=1e-6)
+    for image, row, maps in zip(pixels, probabilities, cams):
+        assert list(maps) == top5(row)
+        for class_index, cam in maps.items():
+            assert cam.shape == (8, 8) and cam.max() == pytest.approx(1.0)
+            np.testing.assert_allclose(cam, classifier.grad_cam(image, class_index),
+                                       rtol=0, atol=1e-3)
+
+
+def test_squeezenet_has_no_linear_head_so_grad_cam_stays_on_demand(openvino_f32, photos):
+    """conv10 + ReLU lie between fire9 and the pooling: no CAM shortcut, empty dicts."""
+    assert openvino_f32.cam_head is None
+    probabilities, cams = openvino_f32.predict_with_cams(photos, 5)
+    assert cams == [{}, {}, {}]
+    np.testing.assert_allclose(probabilities, openvino_f32.predict(photos), rtol=0, atol=1e-6)
 
 
 def test_generic_compile_of_a_sequential_backbone_to_features():
@@ -131,9 +167,10 @@ def test_unknown_or_unsupported_choices_are_refused(monkeypatch):
 def test_a_photo_already_classified_is_not_classified_again(openvino_f32, monkeypatch):
     cache = classify.ResultCache(max_entries=2)
     calls = []
-    predict = openvino_f32.predict
-    monkeypatch.setattr(openvino_f32, "predict", lambda pixels, **kw: (calls.append(len(pixels)),
-                                                                       predict(pixels, **kw))[1])
+    predict = openvino_f32.predict_with_cams
+    monkeypatch.setattr(openvino_f32, "predict_with_cams",
+                        lambda pixels, *a, **kw: (calls.append(len(pixels)),
+                                                  predict(pixels, *a, **kw))[1])
     first, _ = classify.classify_sources(openvino_f32, PHOTOS[:2], cache=cache)
     again, seconds = classify.classify_sources(openvino_f32, list(reversed(PHOTOS[:2])),
                                                cache=cache)
