@@ -5,13 +5,15 @@ For a network whose last feature maps reach the softmax only through global aver
 and one Dense layer (Inception v3, ResNet-50), Grad-CAM *is* the class activation map (CAM,
 Zhou et al., 2016; Selvaraju et al. §3.1): the logit is y_c = Σ_k W[k, c] · mean_ij A_k[i, j]
 + b_c, so every gradient ∂y_c/∂A_k[i, j] = W[k, c] / (h·w), each weight α_k = W[k, c] / (h·w),
-and Grad-CAM = ReLU(Σ_k W[k, c] A_k) / (h·w) — the same map once scaled to [0, 1]. No backward
-pass is needed: the forward pass that gives the top-5 can hand out the feature maps too.
+and Grad-CAM = ReLU(Σ_k W[k, c] A_k) / (h·w) — the same map once scaled to [0, 1]. SqueezeNet's
+1×1 conv10 + ReLU + pooling gives the same map too (see LinearHead). No backward pass is
+needed: the forward pass that gives the top-5 can hand out the feature maps too.
 
 Interface for other modules:
-    linear_head(model, feature_layer) → the softmax Dense layer if only global average pooling
-        (and inference-time identities: dropout, flatten) lie between, else None
-    class_activation_maps(features (n, h, w, c), kernel (c, classes), class_indices (n, k))
+    linear_head(model, feature_layer) → LinearHead(kernel, bias, relu) if only global average
+        pooling and one Dense (or a 1×1 convolution before the pooling) lie between the feature
+        maps and the softmax (dropout aside), else None
+    class_activation_maps(features (n, h, w, c), head, class_indices (n, k))
         → float32 (n, k, h, w) maps in [0, 1], equal to Grad-CAM's for such a head
     GradCam(model, feature_layer) — ``model``: any Keras model whose last layer is a softmax
         ``Dense`` or ``Activation`` (a classifier, or a backbone + new head); ``feature_layer``:
@@ -21,6 +23,8 @@ Interface for other modules:
     heatmap_overlay(pil_image, cam, opacity=0.45) → PIL RGB image
 TensorFlow is imported inside the functions.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,42 +69,77 @@ class GradCam:
         return cam / cam.max() if cam.max() > 0 else cam
 
 
-IDENTITIES_AT_INFERENCE = ("Dropout", "Flatten", "SpatialDropout2D", "GaussianNoise",
-                           "GaussianDropout", "AlphaDropout")
+IDENTITIES_AT_INFERENCE = ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
+                           "AlphaDropout")
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """The class weights between the last feature maps and the softmax, where Grad-CAM is a
+    product: ``kernel`` (channels, classes), ``bias`` (classes,), and ``relu``: a ReLU before
+    the pooling (SqueezeNet's conv10). With it, ∂y_c/∂A_k[i, j] = W[k, c]·[z_c(i, j) > 0]/(h·w):
+    the mask is the same for every channel k, so α_k is still W[k, c] times one positive
+    number — the same map once scaled — unless no position has z_c > 0 (then all zero)."""
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    relu: bool
+
+
+def _chain(model, feature_layer):
+    """The layers after ``feature_layer`` up to the model's last, if they form a single chain
+    (each fed by the one before), identities at inference left out; else None."""
+    layer, chain = model.layers[-1], []
+    while layer.name != feature_layer:
+        if type(layer).__name__ not in IDENTITIES_AT_INFERENCE:
+            chain.append(layer)
+        nodes = layer._inbound_nodes
+        parents = nodes[0].parent_nodes if len(nodes) == 1 else []
+        if len(parents) != 1:
+            return None
+        layer = parents[0].operation
+    return chain[::-1]
 
 
 def linear_head(model, feature_layer):
-    """The last layer if ``model`` is feature maps → global average pooling → Dense(softmax),
-    with nothing else on the way but layers that are identities at inference; else None."""
-    import keras
+    """A LinearHead if ``model`` goes from ``feature_layer`` to its softmax through global
+    average pooling and one Dense layer (Inception v3, ResNet-50), or through a 1×1 convolution
+    (linear or ReLU) and global average pooling (SqueezeNet); else None."""
+    def softmax(layer):
+        return getattr(getattr(layer, "activation", None), "__name__", "") == "softmax"
 
-    final = model.layers[-1]
-    if not (isinstance(final, keras.layers.Dense)
-            and getattr(final.activation, "__name__", "") == "softmax"):
-        return None
-    layer, pooled = final, False
-    while True:
-        inbound = layer._inbound_nodes[0].parent_nodes if layer._inbound_nodes else []
-        if len(inbound) != 1:
-            return None
-        layer = inbound[0].operation
-        if layer.name == feature_layer:
-            return final if pooled else None
-        kind = type(layer).__name__
-        if kind == "GlobalAveragePooling2D" and not pooled:
-            pooled = True
-        elif kind not in IDENTITIES_AT_INFERENCE:
-            return None
+    chain = _chain(model, feature_layer) or []
+    kinds = [type(layer).__name__ for layer in chain]
+    if kinds == ["GlobalAveragePooling2D", "Dense"] and softmax(chain[1]) \
+            and not chain[0].keepdims:
+        dense = chain[1]
+        bias = dense.bias if dense.use_bias else np.zeros(dense.units)
+        return LinearHead(np.asarray(dense.kernel, np.float32), np.asarray(bias, np.float32),
+                          relu=False)
+    if kinds == ["Conv2D", "GlobalAveragePooling2D", "Activation"] and softmax(chain[2]):
+        conv = chain[0]
+        activation = getattr(conv.activation, "__name__", "")
+        if (tuple(conv.kernel_size) == (1, 1) and tuple(conv.strides) == (1, 1)
+                and conv.groups == 1 and activation in ("linear", "relu")
+                and not chain[1].keepdims):
+            bias = conv.bias if conv.use_bias else np.zeros(conv.filters)
+            return LinearHead(np.asarray(conv.kernel, np.float32)[0, 0],
+                              np.asarray(bias, np.float32), relu=activation == "relu")
+    return None
 
 
-def class_activation_maps(features, kernel, class_indices):
-    """CAM of each image for each of its classes: ReLU(Σ_k A_k · W[k, c]) scaled to [0, 1]
-    (an all-zero map stays zero). features (n, h, w, c); class_indices (n, k) → (n, k, h, w)."""
+def class_activation_maps(features, head, class_indices):
+    """Grad-CAM of each image for each of its classes through a LinearHead:
+    ReLU(Σ_k A_k · W[k, c]) scaled to [0, 1] (all zero if it is, or if the head's ReLU passes
+    nothing of class c). features (n, h, w, channels); class_indices (n, k) → (n, k, h, w)."""
     features = np.asarray(features, np.float32)
     class_indices = np.asarray(class_indices)
-    weights = np.asarray(kernel, np.float32)[:, class_indices]          # (c, n, k)
-    maps = np.maximum(np.einsum("nhwc,cnk->nkhw", features, weights), 0.0)
+    scores = np.einsum("nhwc,cnk->nkhw", features, head.kernel[:, class_indices])
+    maps = np.maximum(scores, 0.0)
     peaks = maps.max(axis=(2, 3), keepdims=True)
+    if head.relu:  # z_c = scores + b_c: no positive position → no gradient → all zero
+        biases = head.bias[class_indices][:, :, None, None]
+        peaks = np.where((scores + biases).max(axis=(2, 3), keepdims=True) > 0, peaks, 0.0)
     return np.divide(maps, peaks, out=np.zeros_like(maps), where=peaks > 0)
 
 

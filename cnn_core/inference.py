@@ -217,11 +217,9 @@ class Classifier:
 
         self.spec, self.model = spec, model              # float32 Keras model (Grad-CAM)
         self.runtime, self.precision, self.weights = runtime, precision, str(weights)
-        # Pooling + one Dense after the last feature maps: their Grad-CAM is a product of the
-        # maps with the Dense kernel, so the forward pass hands the maps out as a 2nd output.
+        # Pooling + one Dense (or 1×1 conv) after the last feature maps: their Grad-CAM is a
+        # product of the maps with its kernel, so the forward pass hands the maps out too.
         self.cam_head = linear_head(model, spec.gradcam_layer)
-        self.cam_kernel = (None if self.cam_head is None else   # (channels, 1000)
-                           np.asarray(self.cam_head.kernel, np.float32))
         network = model if self.cam_head is None else keras.Model(
             model.inputs, [model.outputs[0], model.get_layer(spec.gradcam_layer).output])
         self.forward = compile_model(network, runtime, precision, hint)
@@ -249,7 +247,8 @@ class Classifier:
     def predict_with_cams(self, pixels, k=5, batch_size=16):
         """(probabilities (n, 1000), one {class index: (h, w) map in [0, 1]} per image): the
         Grad-CAM of each image's ``k`` most probable classes, from the same forward pass (in
-        this runtime's precision). Without a pooling + Dense head the dicts are empty."""
+        this runtime's precision). Without a LinearHead (cnn_core.gradcam) the dicts are
+        empty."""
         inputs = self.spec.preprocess(pixels)
         probabilities, maps = [], []
         for start in range(0, len(inputs), batch_size):
@@ -264,7 +263,7 @@ class Classifier:
                 from cnn_core.gradcam import class_activation_maps
 
                 classes = np.argsort(rows, axis=1, kind="stable")[:, ::-1][:, :k]  # as top_k
-                cams = class_activation_maps(features, self.cam_kernel, classes)
+                cams = class_activation_maps(features, self.cam_head, classes)
                 maps.extend(dict(zip(map(int, c), m)) for c, m in zip(classes, cams))
             else:
                 maps.extend({} for _ in rows)

@@ -245,7 +245,7 @@ def test_stage_pictures_are_small_jpegs_encoded_once_per_photo():
     assert stage_pictures(result, cache=cache) is first and cache.hits == 1
 
 
-def test_linear_head_only_for_pooling_then_one_softmax_dense():
+def test_linear_head_only_where_grad_cam_is_a_product():
     import keras
 
     from cnn_core.gradcam import linear_head
@@ -259,25 +259,42 @@ def test_linear_head_only_for_pooling_then_one_softmax_dense():
 
     L = keras.layers
     good = model(L.GlobalAveragePooling2D(), L.Dropout(0.5), L.Dense(3, activation="softmax"))
-    assert linear_head(good, "features") is good.layers[-1]
+    head = linear_head(good, "features")
+    np.testing.assert_array_equal(head.kernel, good.layers[-1].kernel)
+    assert not head.relu
+    squeeze = model(L.Dropout(0.5), L.Conv2D(3, 1, activation="relu"), L.GlobalAveragePooling2D(),
+                    L.Activation("softmax"))
+    head = linear_head(squeeze, "features")
+    np.testing.assert_array_equal(head.kernel, squeeze.layers[-3].kernel[0, 0])
+    assert head.relu and head.kernel.shape == (4, 3)
     for head in ([L.GlobalAveragePooling2D(), L.Dense(5, activation="relu"),
                   L.Dense(3, activation="softmax")],                      # a hidden layer
                  [L.GlobalMaxPooling2D(), L.Dense(3, activation="softmax")],   # max, not mean
                  [L.Flatten(), L.Dense(3, activation="softmax")],          # no pooling
-                 [L.GlobalAveragePooling2D(), L.Dense(3)]):                # no softmax
+                 [L.GlobalAveragePooling2D(), L.Dense(3)],                 # no softmax
+                 [L.Conv2D(3, 3, padding="same"), L.GlobalAveragePooling2D(),
+                  L.Activation("softmax")],                                # 3×3, not 1×1
+                 [L.Conv2D(3, 1, activation="sigmoid"), L.GlobalAveragePooling2D(),
+                  L.Activation("softmax")]):                               # not linear/ReLU
         assert linear_head(model(*head), "features") is None
 
 
 def test_class_activation_maps_by_hand():
-    from cnn_core.gradcam import class_activation_maps
+    from cnn_core.gradcam import LinearHead, class_activation_maps
 
     features = np.zeros((1, 2, 2, 2), np.float32)
     features[0, 0, 0] = [1.0, 0.0]      # channel 0 at the top left
     features[0, 1, 1] = [0.0, 2.0]      # channel 1 at the bottom right
     kernel = np.array([[1.0, -1.0], [0.5, 0.5]], np.float32)    # (channels 2, classes 2)
-    maps = class_activation_maps(features, kernel, [[0, 1]])
+    head = LinearHead(kernel, np.zeros(2, np.float32), relu=False)
+    maps = class_activation_maps(features, head, [[0, 1]])
     # class 0: 1·1 top left, 0.5·2 bottom right → both 1 after scaling
     np.testing.assert_allclose(maps[0, 0], [[1.0, 0.0], [0.0, 1.0]])
     # class 1: −1 top left (ReLU → 0), 0.5·2 = 1 bottom right
     np.testing.assert_allclose(maps[0, 1], [[0.0, 0.0], [0.0, 1.0]])
-    assert not class_activation_maps(-features, kernel, [[0]]).any()   # all-negative stays 0
+    assert not class_activation_maps(-features, head, [[0]]).any()   # all-negative stays 0
+    # behind a ReLU, a class whose pre-activation is positive nowhere has no gradient at all
+    relu = LinearHead(kernel, np.array([-5.0, 0.0], np.float32), relu=True)
+    maps = class_activation_maps(features, relu, [[0, 1]])
+    assert not maps[0, 0].any()                       # 1 − 5 < 0 everywhere: all zero
+    np.testing.assert_allclose(maps[0, 1], [[0.0, 0.0], [0.0, 1.0]])

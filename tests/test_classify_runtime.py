@@ -120,7 +120,8 @@ def test_inception_v3_grad_cam_from_the_forward_pass_equals_tensorflow_grad_cam(
     from cnn_core.imagenet_models import models
 
     classifier = inference.Classifier(models["inception_v3"], inception_random, runtime)
-    assert classifier.cam_head is inception_random.get_layer("predictions")
+    np.testing.assert_array_equal(classifier.cam_head.kernel,
+                                  inception_random.get_layer("predictions").kernel)
     pixels = np.stack([prepare_image(path, 299).pixels for path in PHOTOS])
     probabilities, cams = classifier.predict_with_cams(pixels, 5, batch_size=2)
     np.testing.assert_allclose(probabilities, classifier.predict(pixels), rtol=0, atol=1e-6)
@@ -132,12 +133,19 @@ def test_inception_v3_grad_cam_from_the_forward_pass_equals_tensorflow_grad_cam(
                                        rtol=0, atol=1e-3)
 
 
-def test_squeezenet_has_no_linear_head_so_grad_cam_stays_on_demand(openvino_f32, photos):
-    """conv10 + ReLU lie between fire9 and the pooling: no CAM shortcut, empty dicts."""
-    assert openvino_f32.cam_head is None
+def test_squeezenet_grad_cam_from_the_forward_pass_equals_tensorflow_grad_cam(openvino_f32,
+                                                                             photos):
+    """Real weights, real photos: conv10 (1×1, ReLU) + pooling, the same maps as TensorFlow's
+    Grad-CAM at fire9 for each top-5 class."""
+    assert openvino_f32.cam_head is not None and openvino_f32.cam_head.relu
     probabilities, cams = openvino_f32.predict_with_cams(photos, 5)
-    assert cams == [{}, {}, {}]
     np.testing.assert_allclose(probabilities, openvino_f32.predict(photos), rtol=0, atol=1e-6)
+    for image, row, maps in zip(photos, probabilities, cams):
+        assert list(maps) == top5(row)
+        for class_index, cam in maps.items():
+            assert cam.shape == (13, 13)
+            np.testing.assert_allclose(cam, openvino_f32.grad_cam(image, class_index),
+                                       rtol=0, atol=1e-3)
 
 
 def test_generic_compile_of_a_sequential_backbone_to_features():
