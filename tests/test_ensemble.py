@@ -43,7 +43,7 @@ def test_ensemble_members_train_in_turn_with_their_own_progress(ensemble_run):
     settings, events, result = ensemble_run
     epochs = [e for e in events if e["kind"] == "epoch"]
     assert [(e["member"], e["members"], e["member_recipe"]) for e in epochs] == [
-        (1, 2, "best"), (2, 2, "best")]
+        (1, 2, "fast"), (2, 2, "fast")]
     assert all("member" in e for e in events)
     assert [m["name"] for m in result.members] == ["member 1", "member 2"]
     assert [m["seed"] for m in result.members] == [member_seed(0, 0), member_seed(0, 1)] == [0, 1]

@@ -61,7 +61,7 @@ def test_recipes_calculator_figures_and_what_to_expect():
     fast = analyze(*preset("mnist_fast")).total_params
     figures = at.caption[1].value
     assert f"{fast:,} parameters" in figures
-    # the estimate before Train: the recipe's measured speed × 55,000 examples × 5 epochs
+    # the estimate before Train: the recipe's measured speed × 55,000 examples × its epochs
     spec = JobSpec("fast", RECIPES["fast"].settings)
     assert f"about **{duration(shared_queue().estimate(spec))}** on this server" in figures
     assert not at.info  # the full data set: no warning
@@ -164,7 +164,7 @@ def test_views_format_numbers_one_way_and_name_each_member():
                                           "ensemble (probabilities averaged)"]
     assert [r["test acc"] for r in rows] == ["99.51%", "99.48%", "99.68%"]
     assert rows[-1]["test errors"] == "32" and rows[-1]["fit s"] == "501.5"  # 250.04 + 251.5
-    # a short run says what to expect: ceil(2,000 / 128) = 16 steps per epoch × 5 epochs
+    # a short run says what to expect: ceil(2,000 / 128) = 16 steps per epoch × 7 epochs
     note = views.expectation_note(RECIPES["fast"].settings, 2000)
-    assert note.startswith("Only 80 optimizer steps (2,000 examples, batch 128, 5 epochs)")
+    assert note.startswith("Only 112 optimizer steps (2,000 examples, batch 128, 7 epochs)")
     assert views.expectation_note(RECIPES["fast"].settings, 55_000) is None

@@ -15,7 +15,7 @@ from cnn_core.errors import CNNLabError
 from cnn_core.mnist_data import load_mnist
 from cnn_core.recipes import RECIPES
 from cnn_core.training_executors import LocalExecutor
-from cnn_core.training_jobs import JobSpec
+from cnn_core.training_jobs import SECONDS_PER_EXAMPLE_EPOCH, JobSpec
 from cnn_core.training_queue import TrainingQueue, default_workers, keep_recent_results
 from cnn_core.training_views import duration, ordinal
 
@@ -118,12 +118,17 @@ def test_a_crash_a_kill_and_a_hang_fail_only_their_job(queue):
 
 
 def test_estimates_and_defaults():
-    spec = JobSpec("fast", RECIPES["fast"].settings)  # 55,000 examples × 5 epochs
+    spec = JobSpec("fast", RECIPES["fast"].settings.with_changes(epochs=5))  # 55,000 × 5
     assert spec.examples == 55_000
-    # 6 s around fit; fit: 3 s + 5 epochs × 2.8e-4 s × (55,000 + 5,000 / 3) examples
-    assert spec.estimated_seconds() == pytest.approx(6 + 3 + 5 * 2.8e-4 * (55_000 + 5_000 / 3))
-    assert spec.estimated_seconds(speed=2) == pytest.approx(6 + 2 * (3 + 5 * 2.8e-4 * 56_667),
+    rate = SECONDS_PER_EXAMPLE_EPOCH["fast"]
+    # 6 s around fit; fit: 3 s + 5 epochs × rate × (55,000 + 5,000 / 3) examples
+    assert spec.estimated_seconds() == pytest.approx(6 + 3 + 5 * rate * (55_000 + 5_000 / 3))
+    assert spec.estimated_seconds(speed=2) == pytest.approx(6 + 2 * (3 + 5 * rate * 56_667),
                                                             rel=1e-4)
+    ensemble = JobSpec("ensemble", RECIPES["ensemble"].settings.with_changes(epochs=2, members=3))
+    # its members train one after another: 3 × (3 s + 2 epochs × the member rate × examples)
+    assert ensemble.estimated_seconds() == pytest.approx(
+        6 + 3 * (3 + 2 * SECONDS_PER_EXAMPLE_EPOCH["ensemble"] * (55_000 + 5_000 / 3)))
     assert JobSpec("baseline", RECIPES["baseline"].settings).examples == 60_000  # no hold-out
     assert [default_workers(n) for n in (1, 2, 3, 4, 8, 16)] == [1, 2, 1, 2, 4, 8]
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
