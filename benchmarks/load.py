@@ -6,7 +6,9 @@
    each upload distinct bytes (so the shared result cache cannot answer), back to back, and wait
    for its top-5 chart. Reported per phase: uploads/s sustained, the server process's CPU
    seconds per upload (utime + stime from /proc/<pid>/stat), p50/p95 upload → top-5, errors,
-   RSS per session and the server's peak RSS (VmHWM). ``--before COMMIT`` adds, first, a
+   RSS per session and the server's peak RSS (VmHWM); at the end, once every session has been
+   closed for longer than the server's disconnectedSessionTTL (``--session-ttl``, 10 s here),
+   the RSS left behind per session run. ``--before COMMIT`` adds, first, a
    server running the app as it was at that commit (``git archive`` into a temporary folder;
    044cf3b is the Classify page before OpenVINO: TensorFlow, eager Grad-CAM): the issue's
    "today's" server CPU per upload, measured in the same run.
@@ -340,7 +342,8 @@ async def headless_benchmark(args, runtime, before=None):
     with contextlib.ExitStack() as stack:
         root = stack.enter_context(checkout(before)) if before else REPO_ROOT
         server = stack.enter_context(StreamlitServer(
-            log_name=f"load-server-{label.replace(' ', '-')}.log", root=root))
+            log_name=f"load-server-{label.replace(' ', '-')}.log", root=root,
+            env={"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.session_ttl)}))
         results["rss_idle_mib"] = mib(server.memory_kib()[0])
         offset = 0
         warm = await headless_phase(server.url, server.process.pid, 1, 1, photos)   # loads model
@@ -363,6 +366,17 @@ async def headless_benchmark(args, runtime, before=None):
                                                    / sessions, 1),
                 "first_errors": phase["errors"][:3]}
         results["peak_rss_mib"] = round(mib(server.memory_kib()[1]))
+        # A closed tab's session is kept for reconnection for disconnectedSessionTTL seconds
+        # (Streamlit's default 120), then dropped when the session store is next touched: wait,
+        # open and close one more session, and see what every closed session left behind.
+        await asyncio.sleep(args.session_ttl + 2)
+        await headless_phase(server.url, server.process.pid, 1, 0, photos[offset:])
+        await asyncio.sleep(2)
+        sessions_run = 1 + sum(args.levels)
+        results["rss_after_expiry_mib"] = round(mib(server.memory_kib()[0]))
+        results["retained_per_session_mib"] = round(
+            mib(server.memory_kib()[0]) / sessions_run
+            - results["rss_model_loaded_mib"] / sessions_run, 2)
     return results
 
 
@@ -384,7 +398,10 @@ def headless_report(all_results):
         ratio = f"{eight / single:.2f}" if single and eight else "n/a"
         print(f"  {results['runtime']}: p95 at 8 sessions / single-session p50 = {ratio} "
               f"(target ≤ 3); RSS idle {results['rss_idle_mib']:.0f} MiB, model loaded "
-              f"{results['rss_model_loaded_mib']:.0f} MiB, peak {results['peak_rss_mib']} MiB")
+              f"{results['rss_model_loaded_mib']:.0f} MiB, peak {results['peak_rss_mib']} MiB; "
+              f"after every session closed and expired {results['rss_after_expiry_mib']} MiB "
+              f"({results['retained_per_session_mib']:+.2f} MiB per session run, shared caches "
+              "included)")
     by_runtime = {r["runtime"]: r for r in all_results}
     if "openvino" not in by_runtime:
         return
@@ -409,6 +426,9 @@ def main(argv=None):
                              "Classify page before OpenVINO), from a git archive, in this run")
     parser.add_argument("--levels", default="1,8,16", help="concurrent sessions (1,8,16)")
     parser.add_argument("--uploads", type=int, default=3, help="uploads per session (3)")
+    parser.add_argument("--session-ttl", type=int, default=10,
+                        help="server.disconnectedSessionTTL for the servers, s (10; "
+                             "Streamlit's default 120)")
     parser.add_argument("--browser", action="store_true",
                         help="also run the Chromium sessions (--sessions, --waves, --budget)")
     parser.add_argument("--sessions", type=int, default=8, help="browser: sessions (8)")
