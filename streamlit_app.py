@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from cnn_core.session_cleanup import release_closed_sessions
-
 PAGES = [
     ("app_pages/home.py", "Home", ":material/home:"),
     ("app_pages/theory.py", "Theory Q&A", ":material/menu_book:"),
@@ -16,8 +14,6 @@ PAGES = [
 
 def main() -> None:
     st.set_page_config(page_title="CNN Lab", page_icon=":material/psychology:", layout="wide")
-    release_closed_sessions()  # uploads of tabs closed > disconnectedSessionTTL ago (Streamlit
-    # drops such sessions without shutting them down, so their files would stay for good)
     navigation = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
                                 for index, (path, title, icon) in enumerate(PAGES)])
     with st.sidebar:
