@@ -27,10 +27,10 @@ MNIST_TEST_IMAGES = 10_000
 # benchmarks/mnist_bench.py (fit = FIT_OVERHEAD + epochs × rate × (examples + validation/3):
 # validating an image costs about a third of training on it). A server's finished jobs scale
 # these by its own measured speed.
-# Quiet machine, 26 Nov 2026, batch norm fused (held-out runs: fast 68–70 s for 7 epochs, the
-# best network 238 s for 12 epochs, the ensemble's members 133 s for 12 epochs; baseline 90–115 s).
-SECONDS_PER_EXAMPLE_EPOCH = {"baseline": 3.05e-4, "fast": 1.66e-4, "best": 3.46e-4,
-                             "ensemble": 1.9e-4}  # per member (the fast recipe's network)
+# Quiet machine, 26 Nov 2026 07:19–07:54, batch norm fused (fit: baseline 90–96 s, fast 67–97 s
+# for 7 epochs, best 770 s for 36 epochs, the ensemble's members 110–129 s for 11 epochs).
+SECONDS_PER_EXAMPLE_EPOCH = {"baseline": 2.87e-4, "fast": 2.0e-4, "best": 3.76e-4,
+                             "ensemble": 1.82e-4}  # per member (the fast recipe's network)
 UNKNOWN_RECIPE_RATE = 1e-3
 FIT_OVERHEAD_SECONDS = 3.0  # tracing the training step
 JOB_OVERHEAD_SECONDS = 6.0  # building the model, test-set evaluation, saving
