@@ -249,24 +249,20 @@ class Classifier:
         Grad-CAM of each image's ``k`` most probable classes, from the same forward pass (in
         this runtime's precision). Without a LinearHead (cnn_core.gradcam) the dicts are
         empty."""
+        from cnn_core.gradcam import class_activation_maps
+
         inputs = self.spec.preprocess(pixels)
         probabilities, maps = [], []
         for start in range(0, len(inputs), batch_size):
             outputs = self.forward(inputs[start:start + batch_size])
-            if self.cam_head is None:
-                probabilities.append(outputs)
-                maps.extend({} for _ in outputs)
-                continue
-            rows, features = outputs
+            rows, features = outputs if self.cam_head is not None else (outputs, None)
             probabilities.append(rows)
-            if k:
-                from cnn_core.gradcam import class_activation_maps
-
-                classes = np.argsort(rows, axis=1, kind="stable")[:, ::-1][:, :k]  # as top_k
-                cams = class_activation_maps(features, self.cam_head, classes)
-                maps.extend(dict(zip(map(int, c), m)) for c, m in zip(classes, cams))
-            else:
+            if features is None or not k:
                 maps.extend({} for _ in rows)
+                continue
+            classes = np.argsort(rows, axis=1, kind="stable")[:, ::-1][:, :k]  # as top_k
+            cams = class_activation_maps(features, self.cam_head, classes)
+            maps.extend(dict(zip(map(int, c), m)) for c, m in zip(classes, cams))
         if not probabilities:
             return np.zeros((0, 1000), np.float32), []
         return np.concatenate(probabilities), maps

@@ -3,13 +3,12 @@ moving statistics in training; standard_layers gives back plain Keras layers, sa
 
 import warnings
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
-
-from cnn_core.fused_batch_norm import FusedBatchNormalization, standard_layers  # noqa: E402
+from cnn_core.fused_batch_norm import FusedBatchNormalization, standard_layers
 
 
 def _pair(**config):
