@@ -96,7 +96,8 @@ def read_bytes(source):
 
 
 def open_image(data, name):
-    """Decode ``data`` into a loaded PIL image: EXIF orientation applied, first frame only.
+    """Decode ``data`` into a loaded PIL image, EXIF orientation applied, first frame only;
+    returns (image, the EXIF orientation it had: 1 = none).
 
     The pixel count is checked from the header before any pixel is decoded, so a
     decompression bomb (a tiny file that expands to gigabytes) is refused cheaply.
@@ -130,10 +131,11 @@ def open_image(data, name):
         if image.format == "JPEG":   # decode at 1/2, 1/4 or 1/8 scale, still ≥ display_side
             image.draft(None, (display_side, display_side))
         image.load()
+        orientation = image.getexif().get(0x0112, 1)    # loaded: a PNG's eXIf chunk is read
         image = ImageOps.exif_transpose(image)
     except decode_errors as error:
         raise CNNLabError(f"{name}: is truncated or corrupt ({error}).") from None
-    return image
+    return image, orientation
 
 
 def has_alpha(image):
@@ -164,12 +166,11 @@ def centre_crop(image):
     return image.crop((left, top, left + side, top + side))
 
 
-def describe(image, original_mode, frames):
+def describe(image, original_mode, frames, orientation):
     """Plain words for what the pipeline does to this file (shown under the pictures)."""
     notes = []
     if frames > 1:
         notes.append(f"animated ({frames} frames): the first frame is used")
-    orientation = image.getexif().get(0x0112, 1)
     if orientation not in (0, 1):
         notes.append(f"EXIF orientation {orientation} applied")
     if has_alpha(image):
@@ -183,16 +184,16 @@ def prepare_image(source, size, name=None):
     """Load ``source`` (path, bytes or upload) and run the pipeline to ``size`` × ``size``."""
     file_name, data = read_bytes(source)
     name = name or file_name
-    image = open_image(data, name)
-    with Image.open(io.BytesIO(data)) as header:      # mode/frames/EXIF as stored, not decoded
+    image, orientation = open_image(data, name)
+    with Image.open(io.BytesIO(data)) as header:      # mode and frames as stored, not decoded
         original_mode, original_size = header.mode, header.size
-        notes = describe(header, original_mode, getattr(header, "n_frames", 1))
+        notes = describe(header, original_mode, getattr(header, "n_frames", 1), orientation)
     rgb = to_rgb(image)
     crop = centre_crop(rgb)
     resized = crop.resize((size, size), Image.Resampling.BICUBIC)    # antialiased downscale
-    original = image.convert("RGBA") if has_alpha(image) else rgb.copy()
-    for picture in (original, rgb, crop):          # keep only display-sized copies in memory
-        picture.thumbnail((display_side, display_side))
+    original = image.convert("RGBA") if has_alpha(image) else rgb   # the same picture if RGB
+    for picture in {id(p): p for p in (original, rgb, crop)}.values():
+        picture.thumbnail((display_side, display_side))   # only display-sized copies are kept
     return PreparedImage(name, original, rgb, crop, resized, original_size, original_mode, notes)
 
 

@@ -216,33 +216,45 @@ def test_cli_as_a_module_prints_only_json_on_stdout(tmp_path):
     assert done.stderr.count("note: using SqueezeNet v1.1") == 1
 
 
-def test_stage_pictures_are_small_jpegs_encoded_once_per_photo():
-    """The page shows the pipeline's pictures from JPEGs at most 640 px, encoded once per photo
-    digest (a rerun or another session reuses them); an RGBA original is put on white."""
+def test_photos_are_decoded_once_and_shown_as_small_jpegs():
+    """The page shows the pipeline's pictures from JPEGs at most 640 px, made once per photo
+    digest and input size (a rerun or another session decodes nothing again); an RGBA original
+    is put on white; the model input is the pipeline's own."""
     import io
 
     from PIL import Image
 
-    from cnn_core.classify import ResultCache, prepare, stage_pictures
+    from cnn_core.classify import PreparedPhoto, ResultCache, prepare, stage_pictures
+    from cnn_core.imaging import prepare_image
 
     picture = Image.new("RGBA", (1000, 500), (255, 0, 0, 0))     # fully transparent red
     picture.paste((0, 0, 255, 255), (0, 0, 500, 500))             # opaque blue left half
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
-    result = prepare(buffer.getvalue(), "wide.png", 299)
+    data = buffer.getvalue()
+    reference = prepare_image(data, 299, name="wide.png")
     cache = ResultCache(max_entries=2)
-    first = stage_pictures(result, cache=cache)
-    assert [caption for _, caption in first] == [c for _, c in result.image.stages()]
+    result = prepare(data, "wide.png", 299, photos=cache)
+    assert isinstance(result.image, PreparedPhoto) and cache.misses == 1
+    first = stage_pictures(result)
+    assert [caption for _, caption in first] == [c for _, c in reference.stages()]
+    assert np.array_equal(result.image.pixels, reference.pixels)
+    assert list(result.image.notes) == reference.notes == ["transparency composited on white"]
     sizes = []
-    for data, _ in first:
-        decoded = Image.open(io.BytesIO(data))
+    for jpeg, _ in first:
+        decoded = Image.open(io.BytesIO(jpeg))
         assert decoded.format == "JPEG" and decoded.mode == "RGB"
         sizes.append(decoded.size)
     assert sizes == [(640, 320), (640, 320), (500, 500), (299, 299)]
     original = np.asarray(Image.open(io.BytesIO(first[0][0])))
     assert original[160, 480].tolist() == pytest.approx([255, 255, 255], abs=8)   # on white
     assert original[160, 100].tolist() == pytest.approx([0, 0, 255], abs=8)
-    assert stage_pictures(result, cache=cache) is first and cache.hits == 1
+    again = prepare(data, "renamed.png", 299, photos=cache)             # same bytes: no decoding
+    assert again.image is result.image and cache.hits == 1 and again.name == "renamed.png"
+    assert prepare(data, "wide.png", 227, photos=cache).image.pixels.shape == (227, 227, 3)
+    assert cache.misses == 2                                            # another input size
+    # Without a photo cache (the CLI) the full pipeline result is kept and no JPEG is made.
+    assert not isinstance(prepare(data, "wide.png", 299, photos=None).image, PreparedPhoto)
 
 
 def test_linear_head_only_where_grad_cam_is_a_product():
