@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from cnn_core.malloc_arenas import limit_malloc_arenas
+
 PAGES = [
     ("app_pages/home.py", "Home", ":material/home:"),
     ("app_pages/theory.py", "Theory Q&A", ":material/menu_book:"),
@@ -12,7 +14,15 @@ PAGES = [
 ]
 
 
+@st.cache_resource(show_spinner=False)
+def configure_server_process() -> bool:
+    """Once per server process: glibc keeps at most 2 malloc arenas (cnn_core.malloc_arenas;
+    with one per script-run thread, closed sessions left ~5.5 MiB each behind)."""
+    return limit_malloc_arenas(2)
+
+
 def main() -> None:
+    configure_server_process()
     st.set_page_config(page_title="CNN Lab", page_icon=":material/psychology:", layout="wide")
     navigation = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
                                 for index, (path, title, icon) in enumerate(PAGES)])
