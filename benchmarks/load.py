@@ -6,9 +6,11 @@
    each upload distinct bytes (so the shared result cache cannot answer), back to back, and wait
    for its top-5 chart. Reported per phase: uploads/s sustained, the server process's CPU
    seconds per upload (utime + stime from /proc/<pid>/stat), p50/p95 upload → top-5, errors,
-   RSS per session and the server's peak RSS (VmHWM); at the end, once every session has been
-   closed for longer than the server's disconnectedSessionTTL (``--session-ttl``, 10 s here),
-   the RSS left behind per session run. ``--before COMMIT`` adds, first, a
+   RSS per session and the server's peak RSS (VmHWM); once every session has been closed for
+   longer than the server's disconnectedSessionTTL (``--session-ttl``, 10 s here), the RSS
+   left behind per session run. ``--rounds 2`` (default) runs the levels again with new photos:
+   what the second round adds per session shows whether memory keeps growing with sessions or
+   levels off at the bounded shared caches. ``--before COMMIT`` adds, first, a
    server running the app as it was at that commit (``git archive`` into a temporary folder;
    044cf3b is the Classify page before OpenVINO: TensorFlow, eager Grad-CAM): the issue's
    "today's" server CPU per upload, measured in the same run.
@@ -336,7 +338,7 @@ async def headless_benchmark(args, runtime, before=None):
     """One server (this checkout with ``runtime``, or the app as it was at commit ``before``)
     through the warm-up and every level of concurrent sessions."""
     os.environ["CNNLAB_RUNTIME"] = runtime
-    photos = unique_photos(max(args.levels) * args.uploads * (len(args.levels) + 1))
+    photos = unique_photos(2 + args.rounds * sum(args.levels) * args.uploads)
     label = f"before {before[:7]}" if before else runtime
     results = {"runtime": label, "levels": {}}
     with contextlib.ExitStack() as stack:
@@ -350,33 +352,44 @@ async def headless_benchmark(args, runtime, before=None):
         offset += 1
         results["warm_up_errors"] = warm["errors"]
         results["rss_model_loaded_mib"] = mib(server.memory_kib()[0])
-        for sessions in args.levels:
-            rss_before = server.memory_kib()[0]
-            phase = await headless_phase(server.url, server.process.pid, sessions, args.uploads,
-                                         photos[offset:])
-            offset += sessions * args.uploads
-            done = len(phase["latency_s"])
-            results["levels"][sessions] = {
-                "uploads": done, "errors": len(phase["errors"]),
-                "uploads_per_s": round(done / phase["wall_s"], 2),
-                "cpu_s_per_upload": round(phase["cpu_s"] / max(done, 1), 3),
-                "p50_s": round(percentile(phase["latency_s"], 50), 3),
-                "p95_s": round(percentile(phase["latency_s"], 95), 3),
-                "rss_added_per_session_mib": round(mib(server.memory_kib()[0] - rss_before)
-                                                   / sessions, 1),
-                "first_errors": phase["errors"][:3]}
+        results["rounds"] = []
+        for round_number in range(args.rounds):
+            levels = {}
+            for sessions in args.levels:
+                rss_before = server.memory_kib()[0]
+                phase = await headless_phase(server.url, server.process.pid, sessions,
+                                             args.uploads, photos[offset:])
+                offset += sessions * args.uploads
+                done = len(phase["latency_s"])
+                levels[sessions] = {
+                    "uploads": done, "errors": len(phase["errors"]),
+                    "uploads_per_s": round(done / phase["wall_s"], 2),
+                    "cpu_s_per_upload": round(phase["cpu_s"] / max(done, 1), 3),
+                    "p50_s": round(percentile(phase["latency_s"], 50), 3),
+                    "p95_s": round(percentile(phase["latency_s"], 95), 3),
+                    "rss_added_per_session_mib": round(mib(server.memory_kib()[0] - rss_before)
+                                                       / sessions, 1),
+                    "first_errors": phase["errors"][:3]}
+            # A closed tab's session is kept for reconnection for disconnectedSessionTTL
+            # seconds (Streamlit's default 120), then dropped when the session store is next
+            # touched: wait, open and close one more session, and see what the round left.
+            await asyncio.sleep(args.session_ttl + 2)
+            await headless_phase(server.url, server.process.pid, 1, 0, photos[offset:])
+            await asyncio.sleep(2)
+            results["rounds"].append({"levels": levels, "sessions": sum(args.levels) + 1,
+                                      "rss_after_expiry_mib": round(mib(server.memory_kib()[0]))})
+        results["levels"] = results["rounds"][0]["levels"]     # the first (cold) round
         results["peak_rss_mib"] = round(mib(server.memory_kib()[1]))
-        # A closed tab's session is kept for reconnection for disconnectedSessionTTL seconds
-        # (Streamlit's default 120), then dropped when the session store is next touched: wait,
-        # open and close one more session, and see what every closed session left behind.
-        await asyncio.sleep(args.session_ttl + 2)
-        await headless_phase(server.url, server.process.pid, 1, 0, photos[offset:])
-        await asyncio.sleep(2)
-        sessions_run = 1 + sum(args.levels)
-        results["rss_after_expiry_mib"] = round(mib(server.memory_kib()[0]))
+        first = results["rounds"][0]
+        results["rss_after_expiry_mib"] = first["rss_after_expiry_mib"]
         results["retained_per_session_mib"] = round(
-            mib(server.memory_kib()[0]) / sessions_run
-            - results["rss_model_loaded_mib"] / sessions_run, 2)
+            (first["rss_after_expiry_mib"] - results["rss_model_loaded_mib"])
+            / (first["sessions"] + 1), 2)                        # + the warm-up session
+        if len(results["rounds"]) > 1:     # the same load again: does memory keep growing?
+            last, previous = results["rounds"][-1], results["rounds"][-2]
+            results["later_round_per_session_mib"] = round(
+                (last["rss_after_expiry_mib"] - previous["rss_after_expiry_mib"])
+                / last["sessions"], 2)
     return results
 
 
@@ -402,6 +415,18 @@ def headless_report(all_results):
               f"after every session closed and expired {results['rss_after_expiry_mib']} MiB "
               f"({results['retained_per_session_mib']:+.2f} MiB per session run, shared caches "
               "included)")
+        if "later_round_per_session_mib" in results:
+            after = " → ".join(f"{r['rss_after_expiry_mib']}" for r in results["rounds"])
+            print(f"  {results['runtime']}: the same load again, {len(results['rounds'])} "
+                  f"rounds: RSS after each round's sessions expired {after} MiB; the last round "
+                  f"added {results['later_round_per_session_mib']:+.2f} MiB per session run "
+                  "(memory flat per session: ≈ 0)")
+            for number, round_ in enumerate(results["rounds"][1:], start=2):
+                single, eight = (round_["levels"].get(1, {}).get("p50_s"),
+                                 round_["levels"].get(8, {}).get("p95_s"))
+                if single and eight:
+                    print(f"    round {number}: p95 at 8 sessions / single-session p50 = "
+                          f"{eight:.2f} / {single:.2f} = {eight / single:.2f}")
     by_runtime = {r["runtime"]: r for r in all_results}
     if "openvino" not in by_runtime:
         return
@@ -426,6 +451,9 @@ def main(argv=None):
                              "Classify page before OpenVINO), from a git archive, in this run")
     parser.add_argument("--levels", default="1,8,16", help="concurrent sessions (1,8,16)")
     parser.add_argument("--uploads", type=int, default=3, help="uploads per session (3)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="times the levels are run on each server, new photos each time "
+                             "(2: the second shows whether memory keeps growing)")
     parser.add_argument("--session-ttl", type=int, default=10,
                         help="server.disconnectedSessionTTL for the servers, s (10; "
                              "Streamlit's default 120)")
@@ -439,9 +467,10 @@ def main(argv=None):
     args.levels = [int(level) for level in args.levels.split(",")]
     runtimes = args.runtimes.split(",")
     if not (all(1 <= level <= 32 for level in args.levels) and 1 <= args.uploads <= 20
+            and 1 <= args.rounds <= 5
             and set(runtimes) <= {"tensorflow", "openvino"} and 1 <= args.sessions <= 32
             and 1 <= args.waves <= 5 and 0 < args.budget <= 1800):
-        print("load.py: --levels 1..32 each, --uploads 1..20, --runtimes tensorflow,openvino, "
+        print("load.py: --levels 1..32 each, --uploads 1..20, --rounds 1..5, --runtimes tensorflow,openvino, "
               "--sessions 1..32, --waves 1..5, --budget 0..1800 s", file=sys.stderr)
         return 2
     if not SAMPLES:
