@@ -7,7 +7,6 @@ import streamlit as st
 from cnn_core import classify, imagenet_models, inference
 from cnn_core.classify_views import top_k_chart
 from cnn_core.errors import CNNLabError
-from cnn_core.gradcam import heatmap_overlay
 from cnn_core.imaging import list_image_files
 from cnn_core.paths import DATA_DIR
 
@@ -148,11 +147,11 @@ def results_ui(sources):
             cams.append((result, columns[1].empty()))
     for result, slot in cams if show_cam else []:         # after every top-5 is on screen
         best = result.top[0]
-        cam = result.cams.get(best["index"]) if result.cams else None   # from the forward pass
-        if cam is None:
-            cam = shared_grad_cam(serving.key, serving.weights, precision, result.digest,
-                                  best["index"], result.image.pixels)
-        slot.image(heatmap_overlay(result.image.resized, cam), width="stretch",
+        picture = classify.heatmap_picture(       # the forward pass's map, or TF's Grad-CAM
+            classifier, result, best["index"], lambda: shared_grad_cam(
+                serving.key, serving.weights, precision, result.digest, best["index"],
+                result.image.pixels))
+        slot.image(picture, width="stretch",
                    caption=f"Grad-CAM: where {classifier.spec.title} saw “{best['label']}”")
 
 

@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -255,6 +257,42 @@ def test_photos_are_decoded_once_and_shown_as_small_jpegs():
     assert cache.misses == 2                                            # another input size
     # Without a photo cache (the CLI) the full pipeline result is kept and no JPEG is made.
     assert not isinstance(prepare(data, "wide.png", 299, photos=None).image, PreparedPhoto)
+
+
+def test_heatmap_picture_is_made_once_per_photo_model_and_class():
+    """The Grad-CAM overlay is the forward pass's map blended on the model input, as JPEG;
+    TensorFlow's Grad-CAM is asked for only where the forward pass gave no map, and a rerun
+    (same photo, classifier and class) takes the picture from the cache."""
+    import io
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from cnn_core.classify import ResultCache, heatmap_picture, prepare
+    from cnn_core.gradcam import heatmap_overlay
+    from cnn_core.imaging import jpeg_bytes
+
+    result = prepare(Path("data/samples/raccoon.jpg"), None, 64, photos=None)
+    classifier = SimpleNamespace(spec=SimpleNamespace(key="squeezenet"), weights="w",
+                                 runtime="openvino", precision="float32")
+    cam = np.zeros((4, 4), np.float32)
+    cam[0, 0] = 1.0                                   # hot in the top-left corner only
+    result.cams = {7: cam}
+    asked, cache = [], ResultCache()
+
+    def grad_cam():
+        asked.append(1)
+        return np.ones((4, 4), np.float32)
+
+    picture = heatmap_picture(classifier, result, 7, grad_cam, cache=cache)
+    assert asked == [] and heatmap_picture(classifier, result, 7, grad_cam, cache=cache) is picture
+    assert picture == jpeg_bytes(heatmap_overlay(result.image.resized, cam), 90)
+    assert Image.open(io.BytesIO(picture)).size == (64, 64)
+    other = heatmap_picture(classifier, result, 3, grad_cam, cache=cache)  # no map: TF's
+    assert asked == [1] and len(cache) == 2
+    assert other == jpeg_bytes(heatmap_overlay(result.image.resized, np.ones((4, 4))), 90)
+    heatmap_picture(classifier, result, 3, grad_cam, cache=cache)
+    assert asked == [1]
 
 
 def test_linear_head_only_where_grad_cam_is_a_product():
