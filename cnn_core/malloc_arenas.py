@@ -3,12 +3,12 @@
 glibc's malloc gives each new thread its own arena, up to 8 per core, and an arena keeps the
 memory its thread freed for later use by that arena only. Streamlit runs every script run in a
 new thread, so a server shared by a class spreads its numpy arrays, decoded photos and
-messages over 16 arenas on 2 cores, each keeping its own free space: measured with
-benchmarks/load.py (4 sessions × 1 upload per round, SqueezeNet), the resident memory left
-behind after the sessions had closed and expired grew +5.5 MiB per session in the second round
-by default, and +0.5 MiB with at most 2 arenas (762 → 763 → 765 MiB over three rounds).
-``MALLOC_ARENA_MAX=2`` in the environment does the same at start-up; this sets it from inside
-the process, where the app starts, for the arenas created from then on.
+messages over 16 arenas on 2 cores, each keeping its own free space. Measured with
+benchmarks/load.py (SqueezeNet, 6 sessions × 10 uploads a round, 4 rounds), the resident
+memory once each round's sessions had closed and expired: 848 / 854 / 850 / 840 MiB with the
+default arenas, 814 / 827 / 823 / 818 with this cap set where the app starts, 772 / 790 / 779 /
+788 with ``MALLOC_ARENA_MAX=2`` in the environment at start-up (which also covers the arenas
+made before the app's first run). Memory levels off in every case; the cap lowers the level.
 
     limit_malloc_arenas(arenas=2) → True if applied (glibc, and MALLOC_ARENA_MAX not set)
 """
