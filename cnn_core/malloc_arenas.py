@@ -4,7 +4,7 @@ glibc's malloc gives each new thread its own arena, up to 8 per core, and an are
 memory its thread freed for later use by that arena only. Streamlit runs every script run in a
 new thread, so a server shared by a class spreads its numpy arrays, decoded photos and
 messages over 16 arenas on 2 cores, each keeping its own free space. Measured with
-benchmarks/load.py (SqueezeNet, 6 sessions × 10 uploads a round, 4 rounds), the resident
+benchmarks/load.py (SqueezeNet, 6 sessions and 10 uploads a round, 4 rounds), the resident
 memory once each round's sessions had closed and expired: 848 / 854 / 850 / 840 MiB with the
 default arenas, 814 / 827 / 823 / 818 with this cap set where the app starts, 772 / 790 / 779 /
 788 with ``MALLOC_ARENA_MAX=2`` in the environment at start-up (which also covers the arenas
