@@ -87,10 +87,10 @@ DISPLAY_SIDE = 640                    # px: a quarter of the wide page, twice ov
 
 @dataclass(frozen=True)
 class PreparedPhoto:
-    """A photo through the pipeline, kept small enough to share (~0.4 MB at 299 px instead of
-    the ~10 MB of decoded stages): the model's input, every stage as a JPEG at most
-    ``DISPLAY_SIDE`` px (Streamlit would otherwise encode each as a quality-100 JPEG on every
-    rerun; captions keep the real sizes) and what the pipeline did, in words."""
+    """A photo through the pipeline, kept small enough to share (~0.5 MB for a 1024-px photo
+    at 299 px instead of its ~10 MB of decoded stages): the model's input, every stage as a
+    JPEG at most ``DISPLAY_SIDE`` px (Streamlit would otherwise encode each as a quality-100
+    JPEG on every rerun; captions keep the real sizes) and what the pipeline did, in words."""
 
     resized: Image.Image      # size × size RGB: the model's input, the heatmap's background
     pictures: tuple             # ((JPEG bytes, caption), …) of every stage, in order
