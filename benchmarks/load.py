@@ -471,7 +471,8 @@ def main(argv=None):
             and 1 <= args.rounds <= 5
             and set(runtimes) <= {"tensorflow", "openvino"} and 1 <= args.sessions <= 32
             and 1 <= args.waves <= 5 and 0 < args.budget <= 1800):
-        print("load.py: --levels 1..32 each, --uploads 1..20, --rounds 1..5, --runtimes tensorflow,openvino, "
+        print("load.py: --levels 1..32 each, --uploads 1..20, --rounds 1..5, "
+              "--runtimes tensorflow,openvino, "
               "--sessions 1..32, --waves 1..5, --budget 0..1800 s", file=sys.stderr)
         return 2
     if not SAMPLES:
