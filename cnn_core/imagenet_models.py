@@ -118,10 +118,16 @@ def class_names():
         return [entry["label"] for entry in json.load(file)["classes"]]
 
 
+def top_k_indices(probabilities, k=5):
+    """Indices of the k most probable classes along the last axis, most probable first
+    (ties: the higher index first), for one row (1000,) or many (n, 1000)."""
+    return np.flip(np.argsort(probabilities, axis=-1, kind="stable"), axis=-1)[..., :k]
+
+
 def top_k(probabilities, k=5):
     """The k most probable classes of one (1000,) row: [{"label", "index", "probability"}]."""
     names = class_names()
-    order = np.argsort(probabilities, kind="stable")[::-1][:k]
+    order = top_k_indices(probabilities, k)
     return [{"label": names[i], "index": int(i), "probability": float(probabilities[i])}
             for i in order]
 

@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 
 from cnn_core.errors import CNNLabError
-from cnn_core.imagenet_models import model_spec, resolve_weights
+from cnn_core.imagenet_models import model_spec, resolve_weights, top_k_indices
 
 runtimes = ("openvino", "tensorflow")
 runtime_titles = {"openvino": "OpenVINO", "tensorflow": "TensorFlow"}
@@ -260,7 +260,7 @@ class Classifier:
             if features is None or not k:
                 maps.extend({} for _ in rows)
                 continue
-            classes = np.argsort(rows, axis=1, kind="stable")[:, ::-1][:, :k]  # as top_k
+            classes = top_k_indices(rows, k)
             cams = class_activation_maps(features, self.cam_head, classes)
             maps.extend(dict(zip(map(int, c), m)) for c, m in zip(classes, cams))
         if not probabilities:
