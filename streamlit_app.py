@@ -37,6 +37,6 @@ def main() -> None:
 # Streamlit runs this script as __main__. A process started with multiprocessing's "spawn"
 # method imports its parent's __main__ (this file) again, as "__mp_main__": the guard keeps it
 # from drawing the app (multiprocessing's "safe importing of main module"). The training
-# workers do not even import it (cnn_core.training_executors); this covers any other spawn.
+# workers do not even import it (cnn_core.mnist.executors); this covers any other spawn.
 if __name__ == "__main__":
     main()

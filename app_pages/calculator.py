@@ -2,21 +2,21 @@
 
 import streamlit as st
 
-from cnn_core.calculator import DTYPES, GB, OPTIMIZER_SLOTS, analyze
-from cnn_core.calculator_state import (
+from cnn_core.calculator.analysis import DTYPES, GB, OPTIMIZER_SLOTS, analyze
+from cnn_core.calculator.keras_json import MAX_JSON_BYTES, parse_keras_json
+from cnn_core.calculator.mistakes import common_mistakes
+from cnn_core.calculator.state import (
     DEVICE_GB_OPTIONS, MAX_BATCH_SIZE, MAX_INPUT_SIDE, SIDES, CalculatorState, preset_state,
     share_link, state_from_query, state_from_widgets, state_to_query, widget_values,
 )
-from cnn_core.calculator_views import (
+from cnn_core.calculator.views import (
     fit_sentence, layer_frame, memory_chart, memory_frame, memory_summary, metric_figures,
     mistake_lines,
     rows_frame, rows_from_frame, working_frame, working_lines,
 )
+from cnn_core.calculator.table import TABLE_TYPES, layers_from_rows
 from cnn_core.errors import CNNLabError
-from cnn_core.keras_json import MAX_JSON_BYTES, parse_keras_json
-from cnn_core.layer_table import TABLE_TYPES, layers_from_rows
-from cnn_core.mistakes import common_mistakes
-from cnn_core.presets import PRESET_TITLES, PRESETS
+from cnn_core.networks import PRESET_TITLES, PRESETS
 
 ERROR = ":material/error:"
 

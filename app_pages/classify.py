@@ -1,12 +1,14 @@
 """Classify photos: upload, camera or bundled samples → the preprocessing as pictures → top-5,
-then Grad-CAM and a second model side by side. Logic lives in cnn_core (imagenet_models:
-which model serves; inference: the shared OpenVINO runtime; classify: photos → top-5)."""
+then Grad-CAM and a second model side by side. Logic lives in cnn_core.imagenet (models:
+which model serves; runtime: the shared OpenVINO runtime; classify: photos → top-5)."""
 
 import streamlit as st
 
-from cnn_core import classify, imagenet_models, inference
-from cnn_core.classify_views import top_k_chart
 from cnn_core.errors import CNNLabError
+from cnn_core.imagenet import classify
+from cnn_core.imagenet import models as imagenet_models
+from cnn_core.imagenet import runtime as inference
+from cnn_core.imagenet.views import top_k_chart
 from cnn_core.imaging import list_image_files
 from cnn_core.paths import DATA_DIR
 

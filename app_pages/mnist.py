@@ -1,19 +1,19 @@
 """MNIST training lab: pick a recipe, queue a training job, watch it live, inspect its errors,
-try your own digit. Jobs run in worker processes (cnn_core.training_jobs), not here."""
+try your own digit. Jobs run in worker processes (cnn_core.mnist.jobs), not here."""
 
 import uuid
 
 import streamlit as st
 
 from cnn_core import CNNLabError
-from cnn_core import training_views as views
 from cnn_core.calculator import analyze, format_bytes
-from cnn_core.digits import predict_digit, preprocess_digit
-from cnn_core.mnist_data import load_mnist
-from cnn_core.presets import preset
-from cnn_core.recipes import RECIPES
-from cnn_core.training_jobs import JobSpec
-from cnn_core.training_queue import keep_recent_results, shared_queue
+from cnn_core.mnist import views
+from cnn_core.mnist.data import load_mnist
+from cnn_core.mnist.digits import predict_digit, preprocess_digit
+from cnn_core.mnist.jobs import JobSpec
+from cnn_core.mnist.queue import keep_recent_results, shared_queue
+from cnn_core.mnist.recipes import RECIPES
+from cnn_core.networks import preset
 
 st.title(":material/draw: MNIST training lab")
 st.caption("Real MNIST (60,000 training and 10,000 test digits, shipped with the app). "

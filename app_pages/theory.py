@@ -1,7 +1,7 @@
 """Theory Q&A: six classic CNN questions, answered with sources, live demos and self-checks.
 
-The text lives in content/theory/ (Markdown + one CSV); the demos are cnn_core.theory_demos,
-cnn_core.oom_fixes and cnn_core.theory_architectures (numpy and the calculator — no TensorFlow
+The text lives in content/theory/ (Markdown + one CSV); the demos are cnn_core/theory/: demos,
+oom_fixes and architectures (numpy and the calculator — no TensorFlow
 is imported by this page).
 """
 
@@ -9,14 +9,15 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from cnn_core import theory, theory_views
-from cnn_core import theory_architectures as arch
-from cnn_core import theory_demos as demos
 from cnn_core.calculator import DTYPES, OPTIMIZER_SLOTS, format_bytes
 from cnn_core.errors import CNNLabError
-from cnn_core.oom_fixes import oom_fixes
-from cnn_core.presets import PRESET_TITLES, PRESETS
-from cnn_core.theory_facts import facts
+from cnn_core.networks import PRESET_TITLES, PRESETS
+from cnn_core.theory import architectures as arch
+from cnn_core.theory import content as theory
+from cnn_core.theory import demos
+from cnn_core.theory import views as theory_views
+from cnn_core.theory.facts import facts
+from cnn_core.theory.oom_fixes import oom_fixes
 
 
 @st.cache_data

@@ -1,22 +1,21 @@
 """Teach your own classes: photos per class → frozen backbone embeddings → a small head
-trained live → validation results → try it → one .keras file. Logic: cnn_core.transfer*."""
+trained live → validation results → try it → one .keras file. Logic: cnn_core.transfer."""
 
 import hashlib
 
 import streamlit as st
 
 from cnn_core import transfer
-from cnn_core import transfer_views as views
 from cnn_core.errors import CNNLabError
-from cnn_core.gradcam import heatmap_overlay
+from cnn_core.imagenet import freeze_long_lived_objects, heatmap_overlay
 from cnn_core.imaging import prepare_image
-from cnn_core.inference import freeze_long_lived_objects
-from cnn_core.transfer_data import (TeachingSet, folders_root, load_class_folders, max_classes,
+from cnn_core.transfer import views
+from cnn_core.transfer.data import (TeachingSet, folders_root, load_class_folders, max_classes,
                                     max_images_per_class, server_folder)
-from cnn_core.transfer_embed import Backbone, backbone_choice
-from cnn_core.transfer_finetune import fine_tune
-from cnn_core.transfer_head import HeadSettings
-from cnn_core.transfer_model import load_transfer_model
+from cnn_core.transfer.embed import Backbone, backbone_choice
+from cnn_core.transfer.finetune import fine_tune
+from cnn_core.transfer.head import HeadSettings
+from cnn_core.transfer.model import load_transfer_model
 
 state = st.session_state
 

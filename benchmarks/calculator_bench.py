@@ -23,13 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cnn_core.calculator import GB, analyze  # noqa: E402
-from cnn_core.calculator_state import preset_state, state_from_query, state_to_query  # noqa: E402
-from cnn_core.calculator_views import layer_frame, memory_frame, working_frame  # noqa: E402
-from cnn_core.keras_json import parse_keras_json  # noqa: E402
-from cnn_core.layers import BatchNormalization, Conv2D, Dense, Flatten  # noqa: E402
-from cnn_core.mistakes import common_mistakes  # noqa: E402
-from cnn_core.presets import preset  # noqa: E402
+from cnn_core.calculator.analysis import GB, analyze  # noqa: E402
+from cnn_core.calculator.state import preset_state, state_from_query, state_to_query  # noqa: E402
+from cnn_core.calculator.views import layer_frame, memory_frame, working_frame  # noqa: E402
+from cnn_core.calculator.keras_json import parse_keras_json  # noqa: E402
+from cnn_core.networks.layers import BatchNormalization, Conv2D, Dense, Flatten  # noqa: E402
+from cnn_core.calculator.mistakes import common_mistakes  # noqa: E402
+from cnn_core.networks.presets import preset  # noqa: E402
 
 
 def deep_stack(n_layers: int = 200):
@@ -54,7 +54,7 @@ def recompute(input_shape, layers):
 def keras_baseline(input_shape, layers):
     import keras
 
-    from cnn_core.keras_build import keras_model
+    from cnn_core.networks.build import keras_model
 
     model = keras_model(input_shape, layers)
     model.count_params()

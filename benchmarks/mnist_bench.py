@@ -4,7 +4,7 @@
     python benchmarks/mnist_bench.py --recipes baseline,fast,best,ensemble    # the issue's run
     python benchmarks/mnist_bench.py --seeds 1 --recipes fast          # a quick look at one recipe
 
-Each run trains the recipe from scratch exactly as the page does (cnn_core.training.train) and
+Each run trains the recipe from scratch exactly as the page does (cnn_core.mnist.training.train) and
 evaluates the test set once at the end (an ensemble: each member and the average). Baseline and
 fast runs alternate (baseline seed 0, fast seed 0, baseline seed 1, ...) so that a change in the
 machine's load hits both alike; the other recipes follow, ``--other-seeds`` seeds each.
@@ -36,8 +36,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnn_core.recipes import RECIPES, recipe  # noqa: E402
-from cnn_core.training import evaluate, make_splits, train  # noqa: E402
+from cnn_core.mnist.recipes import RECIPES, recipe  # noqa: E402
+from cnn_core.mnist.training import evaluate, make_splits, train  # noqa: E402
 
 
 def load() -> str:
@@ -46,7 +46,7 @@ def load() -> str:
 
 def other_tta_accuracy(result, settings) -> float | None:
     """Test accuracy of the TTA choice *not* taken (reported only; chosen on validation)."""
-    from cnn_core.ensemble import average_model
+    from cnn_core.mnist.ensemble import average_model
 
     if not result.tta:
         return None

@@ -50,7 +50,7 @@ def timed_run(at):
 def run_setting(workers, sessions, waves, examples, epochs):
     from streamlit.testing.v1 import AppTest
 
-    from cnn_core import training_queue
+    from cnn_core.mnist import queue as training_queue
 
     os.environ["CNNLAB_TRAINING_WORKERS"] = str(workers)
     os.environ["CNNLAB_MAX_QUEUED"] = str(max(20, sessions))

@@ -69,7 +69,7 @@ def load_pickled_weights(data):
 
 def convert(weights):
     """Copy every pickled (kernel, bias) into the Keras model; shapes must match exactly."""
-    from cnn_core.squeezenet import build_squeezenet, keras_layer_name
+    from cnn_core.imagenet.squeezenet import build_squeezenet, keras_layer_name
 
     model = build_squeezenet()
     conv_layers = {layer.name for layer in model.layers if layer.weights}

@@ -225,7 +225,7 @@ def unsafe_calls_in(source):
 def app_sources():
     """Every Python file the running app can import: the entry point, pages, cnn_core."""
     files = [REPO_ROOT / "streamlit_app.py", *sorted((REPO_ROOT / "app_pages").glob("*.py")),
-             *sorted((REPO_ROOT / "cnn_core").glob("*.py"))]
+             *sorted((REPO_ROOT / "cnn_core").rglob("*.py"))]
     assert len(files) > 5
     return files
 
@@ -323,7 +323,7 @@ def test_configured_weights_file_carrying_code_is_not_executed(tmp_path, monkeyp
     evil.save(path)
     sentinel.unlink()              # building the model above ran the lambda once
 
-    from cnn_core.inference import load_classifier
+    from cnn_core.imagenet.runtime import load_classifier
 
     with pytest.raises(CNNLabError, match="could not be loaded"):
         load_classifier("inception_v3", configured=str(path))

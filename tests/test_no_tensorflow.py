@@ -31,10 +31,10 @@ def run(body):
 
 
 def test_calculator_modules_import_no_tensorflow():
-    body = ("import cnn_core, cnn_core.calculator, cnn_core.layers, cnn_core.presets, "
-            "cnn_core.keras_json, cnn_core.mistakes, cnn_core.calculator_views\n"
+    body = ("import cnn_core, cnn_core.networks, cnn_core.calculator, cnn_core.theory, "
+            "cnn_core.calculator.__main__, cnn_core.theory.facts, cnn_core.theory.oom_fixes\n"
             "from cnn_core.calculator import analyze\n"
-            "from cnn_core.presets import preset\n"
+            "from cnn_core.networks import preset\n"
             "analyze(*preset('vgg16'))")
     assert run(body) == "HEAVY:"
 

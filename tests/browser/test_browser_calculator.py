@@ -4,7 +4,7 @@ reproduces a network — or, when malformed, says so and shows the default one."
 
 from urllib.parse import parse_qs, urlsplit
 
-from cnn_core.presets import PRESET_TITLES
+from cnn_core.networks.presets import PRESET_TITLES
 
 from drivers import errors_shown, metric
 from harness import assert_no_exception, open_app, save_screenshot, wait_for_app_idle

@@ -43,7 +43,7 @@ def test_uploaded_photo_gets_a_top5(page, app_url):
 def test_the_sidebar_names_the_model_in_use_and_the_fallback(page, app_url):
     """What the page says is what cnn_core's one fallback rule decides on this server; with no
     Inception v3 weights here the page offers them as a download, with their size."""
-    from cnn_core.imagenet_models import serving_model
+    from cnn_core.imagenet.models import serving_model
 
     open_app(page, f"{app_url}/classify", timeout_ms=180_000)
     assert_no_exception(page, "classify, first visit")

@@ -1,8 +1,8 @@
 """Theory page in Chromium: a self-check quiz answer can be chosen and then revealed; the
 contents link to each question; a search counts and highlights its matches."""
 
-from cnn_core import theory
-from cnn_core.theory_facts import facts
+from cnn_core.theory import content as theory
+from cnn_core.theory.facts import facts
 
 from harness import assert_no_exception, open_app, save_screenshot, wait_for_app_idle
 

@@ -4,7 +4,7 @@ class it was cropped from, with probabilities that sum to 1."""
 
 from drivers import payload, wait_until
 from harness import assert_no_exception, open_app, save_screenshot, wait_for_app_idle
-from tests.test_transfer_support import variants
+from tests.transfer.test_transfer_support import variants
 
 
 def upload(page, label, files):
