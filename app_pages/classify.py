@@ -9,6 +9,7 @@ from cnn_core.imagenet import classify
 from cnn_core.imagenet import models as imagenet_models
 from cnn_core.imagenet import runtime as inference
 from cnn_core.imagenet.views import top_k_chart
+from cnn_core.imagenet.weights import downloads_allowed
 from cnn_core.imaging import list_image_files
 from cnn_core.paths import DATA_DIR
 
@@ -40,6 +41,10 @@ def shared_grad_cam(key, weights, precision, digest, class_index, _pixels):
 
 def download_ui(key, where):
     """A button that downloads ``key``'s weights (size stated first), then its progress."""
+    if not downloads_allowed():
+        where.info("Downloads are turned off on this server: its operator adds weights files "
+                   "instead (CNN Lab's docs/deploy.md says how).", icon=":material/block:")
+        return
     job, size_mb = imagenet_models.weights_download_job(key), models[key].weights_bytes / 1e6
     if job is not None and job.succeeded:
         where.success(f"{job.title} weights downloaded and verified.", icon=":material/check:")
@@ -82,8 +87,8 @@ if serving.note:
                "(~58% top-1 on ImageNet).", icon=":material/warning:")
     download_ui(model_key, st)
     with st.expander("Other ways to make it available"):
-        st.write(f"Set `{models[model_key].env_var}` (environment or `st.secrets`) to a weights "
-                 f"file, or put Keras' file in `~/.keras/models/`. Details: {serving.note}")
+        st.write("The server's operator can add the weights file (CNN Lab's docs/deploy.md says "
+                 "how); the page uses it from then on.")
 try:
     classifier = shared_classifier(serving.key, serving.weights, precision)
 except CNNLabError as error:

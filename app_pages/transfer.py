@@ -101,16 +101,18 @@ def collect_ui():
                 teaching.add_class(name)
             except CNNLabError as error:
                 st.error(str(error))
-    with st.expander(f"Or load a server folder (one subfolder per class) under {folders_root()}"):
-        path = st.text_input("Folder")
-        if st.button("Load folder", icon=":material/folder_open:") and path:
-            try:
-                state["transfer_set"], problems = load_class_folders(
-                    server_folder(path, folders_root()), backbone.key, backbone.input_size,
-                    backbone.embed)
-                report(problems)
-            except CNNLabError as error:
-                st.error(str(error))
+    if (root := folders_root()) is not None:
+        with st.expander("Or load a folder from the server (one subfolder per class)"):
+            path = st.text_input("Folder, inside the server's teaching folder",
+                                 help="Its operator chose that folder (docs/deploy.md).")
+            if st.button("Load folder", icon=":material/folder_open:") and path:
+                try:
+                    state["transfer_set"], problems = load_class_folders(
+                        server_folder(path, root), backbone.key, backbone.input_size,
+                        backbone.embed, label=path)
+                    report(problems)
+                except CNNLabError as error:
+                    st.error(str(error))
     folders = bool(teaching.classes) and st.toggle("Upload whole folders", key="transfer_folders")
     for name, examples in list(teaching.classes.items()):
         class_ui(name, examples, folders)

@@ -85,11 +85,13 @@ def read_bytes(source):
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.is_dir():
-            raise CNNLabError(f"{path}: is a folder with no image files in it.")
+            raise CNNLabError(f"{path.name}: is a folder with no image files in it.",
+                              server_detail=str(path))
         try:
             return path.name, path.read_bytes()
         except OSError as error:
-            raise CNNLabError(f"{path}: cannot be read ({error.strerror or error}).") from None
+            raise CNNLabError(f"{path.name}: cannot be read ({error.strerror or 'no access'}).",
+                              server_detail=str(path)) from None
     if isinstance(source, bytes):
         return "image", source
     return getattr(source, "name", "upload"), source.getvalue()

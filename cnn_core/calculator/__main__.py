@@ -15,7 +15,7 @@ import sys
 
 from cnn_core.calculator.analysis import (DTYPES, OPTIMIZER_SLOTS, NetworkReport, analyze,
                                          format_bytes)
-from cnn_core.errors import CNNLabError
+from cnn_core.errors import CNNLabError, quiet_operator_log
 
 
 def _text_table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_core.calculator import state as page
     from cnn_core.networks import PRESETS, preset
 
+    quiet_operator_log()
     parser = argparse.ArgumentParser(
         prog="python -m cnn_core.calculator",
         description="Parameters and RAM of a CNN, from a preset or a Keras model.to_json(). "
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         report = analyze(input_shape, layers, args.dtype)
         payload = report.to_dict(args.batch_size, args.optimizer, gradients)
     except CNNLabError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err.for_operator()}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(payload))

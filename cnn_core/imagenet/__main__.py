@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 
-from cnn_core.errors import CNNLabError
+from cnn_core.errors import CNNLabError, quiet_operator_log
 from cnn_core.imagenet.classify import classify_sources, expand_paths
 from cnn_core.imagenet.models import models, serving_model
 
@@ -55,6 +55,7 @@ def import_tensorflow_quietly():
 def main(argv=None):
     from cnn_core.imagenet.runtime import load_classifier, precisions, runtimes
 
+    quiet_operator_log()
     parser = argparse.ArgumentParser(prog="python -m cnn_core.classify",
                                      description="Classify photos (files or folders) with an "
                                                  "ImageNet CNN and print the top classes.")
@@ -74,11 +75,11 @@ def main(argv=None):
     try:
         serving = (serving_model("auto") if args.model == "auto" else None)
         if serving and serving.note:
-            print(f"note: {serving.note}", file=sys.stderr)
+            print(f"note: {serving.note} ({serving.server_detail})", file=sys.stderr)
         model_key = serving.key if serving else args.model
         classifier = load_classifier(model_key, runtime=args.runtime, precision=args.precision)
     except CNNLabError as error:
-        parser.exit(2, f"error: {error}\n")
+        parser.exit(2, f"error: {error.for_operator()}\n")
     failed = 0
     sources = [str(path) for path in expand_paths(args.paths)]
     for start in range(0, len(sources), 32):          # bounded memory for big folders

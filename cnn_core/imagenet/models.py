@@ -160,9 +160,10 @@ def verify_hash(path, expected):
     algorithm = hash_algorithm(expected)
     actual = file_hash(path, algorithm)
     if actual != expected:
-        raise CNNLabError(f"{path} does not match Keras' published {algorithm} hash (expected "
-                          f"{expected}, got {actual}): the file is damaged or holds other "
-                          "weights. Delete it so it can be downloaded again.")
+        raise CNNLabError(f"The weights file {Path(path).name} on this server does not match "
+                          f"Keras' published {algorithm} hash: it is damaged or holds other "
+                          "weights. The operator should delete it so it can be downloaded again.",
+                          server_detail=f"{path}: expected {expected}, got {actual}")
 
 
 @functools.lru_cache(maxsize=16)
@@ -180,7 +181,9 @@ def resolve_weights(spec, configured=None, cache_dir=None, download=False, progr
     if configured:
         path = Path(configured).expanduser()
         if not path.is_file():
-            raise CNNLabError(f"{spec.env_var} points to {path}, which is not a file.")
+            raise CNNLabError(f"The {spec.title} weights file set by the operator is not on "
+                              "this server.",
+                              server_detail=f"{spec.env_var} points to {path}, not a file")
         return path
     cache_dir = Path(cache_dir) if cache_dir else keras_cache_dir()
     cached = cache_dir / spec.weights_file
@@ -189,8 +192,8 @@ def resolve_weights(spec, configured=None, cache_dir=None, download=False, progr
         verified_once(cached, spec.weights_hash, stat.st_mtime_ns, stat.st_size)
         return cached
     if not download:
-        raise CNNLabError(f"{spec.title} weights are not on this server: {spec.env_var} is not "
-                          f"set and {cached} does not exist.")
+        raise CNNLabError(f"the {spec.title} weights are not on this server.",
+                          server_detail=f"{spec.env_var} is not set and {cached} does not exist")
     from cnn_core.imagenet.weights import download_weights
 
     return download_weights(spec.weights_url, cached, spec.weights_hash, progress=progress,
@@ -202,7 +205,8 @@ class WeightsStatus:
     """Outcome of ``resolve_weights`` without raising: a path, or the reason there is none."""
 
     path: Path | None
-    message: str = ""
+    message: str = ""        # for the page
+    server_detail: str = ""  # for the operator (paths, variables): the log and the CLI
 
 
 def find_weights(key, configured=None):
@@ -210,7 +214,7 @@ def find_weights(key, configured=None):
     try:
         return WeightsStatus(resolve_weights(model_spec(key), configured))
     except CNNLabError as error:
-        return WeightsStatus(None, str(error))
+        return WeightsStatus(None, str(error), error.server_detail)
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,8 @@ class Serving:
 
     key: str
     weights: str
-    note: str = ""
+    note: str = ""           # for the page: no server path
+    server_detail: str = ""  # for the operator: the CLI prints it after the note
 
 
 def serving_model(requested, configured=None):
@@ -232,7 +237,7 @@ def serving_model(requested, configured=None):
         return Serving(key, str(status.path))
     fallback = models[fallback_key]
     return Serving(fallback_key, str(resolve_weights(fallback)),
-                   f"using {fallback.title} — {status.message}")
+                   f"using {fallback.title} — {status.message}", status.server_detail)
 
 
 def download_model_weights(key):

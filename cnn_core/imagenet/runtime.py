@@ -31,14 +31,15 @@ Interface for other modules:
 """
 
 import functools
-import os
 import queue
 import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from cnn_core.errors import CNNLabError
+from cnn_core.settings import choice
 from cnn_core.imagenet.models import model_spec, resolve_weights, top_k_indices
 
 runtimes = ("openvino", "tensorflow")
@@ -68,9 +69,7 @@ def bfloat16_support():
 
 def server_runtime():
     """The runtime a server process uses: ``CNNLAB_RUNTIME`` (openvino by default)."""
-    runtime = os.environ.get("CNNLAB_RUNTIME", "openvino")
-    check_choice(runtime, "float32")
-    return runtime
+    return choice("CNNLAB_RUNTIME", "openvino", runtimes)
 
 
 def check_choice(runtime, precision, hint="throughput"):
@@ -277,7 +276,9 @@ def load_keras_model(spec, path):
             model.load_weights(str(path))
     except Exception as error:
         reason = str(error).splitlines()[0][:200]
-        raise CNNLabError(f"{path} could not be loaded into {spec.title} ({reason}).") from None
+        raise CNNLabError(f"The weights file {Path(path).name} could not be loaded into "
+                          f"{spec.title}: it holds other weights or is damaged.",
+                          server_detail=f"{path}: {reason}") from None
     return model
 
 

@@ -8,6 +8,8 @@ Interface for other modules:
     download_in_background(url, destination, expected_hash, title, expected_bytes) → DownloadJob
         the same on a thread, one per destination per process (sessions share it), so the page
         stays usable; poll ``job.fraction``, ``job.finished``, ``job.error``.
+    downloads_allowed() → the operator's switch ``CNNLAB_WEIGHT_DOWNLOADS`` (default on); off,
+        both refuse to start (a school server without internet, or no downloads wanted)
 Only the standard library is used (urllib), so ``http://127.0.0.1`` test servers work too.
 """
 
@@ -19,13 +21,25 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnn_core.errors import CNNLabError
+from cnn_core.errors import CNNLabError, log_for_operator
+from cnn_core.settings import on_off
 
 block_bytes = 1 << 20
 max_download_bytes = 1 << 30         # no weights file we know of is over 1 GB
 
 
+def downloads_allowed() -> bool:
+    return on_off("CNNLAB_WEIGHT_DOWNLOADS", True)
+
+
+def check_downloads_allowed(title):
+    if not downloads_allowed():
+        raise CNNLabError(f"Downloading the {title or 'model'} weights is turned off on this "
+                          "server; its operator adds weights files instead (docs/deploy.md).")
+
+
 def download_weights(url, destination, expected_hash, progress=None, title="", timeout=30):
+    check_downloads_allowed(title)
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     algorithm = "md5" if len(expected_hash) == 32 else "sha256"
@@ -92,6 +106,7 @@ _jobs_lock = threading.Lock()
 def download_in_background(url, destination, expected_hash, title="", expected_bytes=0):
     """Start (or join) the download of ``url`` to ``destination``; returns its DownloadJob at
     once. A failed job is replaced by a new attempt; a running or finished one is shared."""
+    check_downloads_allowed(title)
     destination = Path(destination)
     with _jobs_lock:
         job = _jobs.get(destination)
@@ -108,7 +123,9 @@ def download_in_background(url, destination, expected_hash, title="", expected_b
         except CNNLabError as error:
             job.error = str(error)
         except Exception as error:       # never let a thread die silently
-            job.error = f"Downloading {title or destination.name} failed ({error})."
+            log_for_operator(f"Downloading {title} to {destination} failed: {error!r}")
+            job.error = (f"Downloading {title or destination.name} failed; the server's log "
+                         "says why.")
         finally:
             job.finished = True
 

@@ -16,7 +16,7 @@ import json
 import signal
 import sys
 
-from cnn_core.errors import CNNLabError
+from cnn_core.errors import CNNLabError, quiet_operator_log
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
@@ -79,11 +79,12 @@ class _PrintProgress:
 
 
 def main(argv=None) -> int:
+    quiet_operator_log()
     args = parse_args(argv)
     try:
         spec = job_spec(args)
     except CNNLabError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err.for_operator()}", file=sys.stderr)
         return EXIT_USAGE
     from cnn_core.mnist import executors as training_executors
     from cnn_core.mnist.jobs import Job, JobFailed
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
         executor = (training_executors.RayExecutor(args.ray) if args.ray
                     else training_executors.LocalExecutor(1))
     except CNNLabError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err.for_operator()}", file=sys.stderr)
         return EXIT_FAILED
     job = Job(spec, owner="cli")
     job.on_event = _PrintProgress(job)

@@ -93,7 +93,9 @@ def read_idx_gz(path: Path) -> np.ndarray:
     try:
         raw = gzip.decompress(path.read_bytes())
     except FileNotFoundError:
-        raise CNNLabError(f"MNIST file {path} is missing; see data/mnist/README.md.") from None
+        raise CNNLabError(f"The MNIST file {path.name} is not on this server; its operator "
+                          "can restore it (data/mnist/README.md).",
+                          server_detail=f"{path} is missing") from None
     except (OSError, EOFError) as err:  # bad gzip stream, truncated archive
         raise CNNLabError(f"{path.name} cannot be decompressed ({err}).") from None
     _check_sha256(raw, name)

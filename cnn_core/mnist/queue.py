@@ -25,6 +25,7 @@ import time
 from collections import deque
 
 from cnn_core.errors import CNNLabError
+from cnn_core.settings import positive_number
 from cnn_core.mnist.recipes import recipe
 from cnn_core.mnist.jobs import (
     JOB_OVERHEAD_SECONDS, KEEP_RESULTS, Job, JobCancelled, JobResult, JobSpec,
@@ -227,29 +228,16 @@ def default_workers(cores: int | None = None) -> int:
     return cores if cores <= 2 else cores // 2
 
 
-def _env_number(name: str, default, kind=int):
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise CNNLabError(f"{name}={raw!r} is not a number.") from None
-    if value <= 0:
-        raise CNNLabError(f"{name} must be above 0, not {raw}.")
-    return value
-
-
 def executor_from_environment():
     from cnn_core.mnist import executors as training_executors
 
     address = os.environ.get("CNNLAB_RAY_ADDRESS", "").strip()
     if address:
         return training_executors.RayExecutor(
-            address, num_cpus=_env_number("CNNLAB_RAY_NUM_CPUS", 1.0, float),
-            num_gpus=float(os.environ.get("CNNLAB_RAY_NUM_GPUS", "0") or 0))
+            address, num_cpus=positive_number("CNNLAB_RAY_NUM_CPUS", 1.0, float),
+            num_gpus=positive_number("CNNLAB_RAY_NUM_GPUS", 0.0, float, zero_allowed=True))
     return training_executors.LocalExecutor(
-        _env_number("CNNLAB_TRAINING_WORKERS", default_workers()))
+        positive_number("CNNLAB_TRAINING_WORKERS", default_workers()))
 
 
 _SHARED: TrainingQueue | None = None
@@ -263,6 +251,6 @@ def shared_queue() -> TrainingQueue:
     with _SHARED_LOCK:
         if _SHARED is None:
             _SHARED = TrainingQueue(
-                executor_from_environment(), _env_number("CNNLAB_MAX_QUEUED", 20),
-                max_seconds=_env_number("CNNLAB_MAX_TRAINING_SECONDS", 30 * 60.0, float))
+                executor_from_environment(), positive_number("CNNLAB_MAX_QUEUED", 20),
+                max_seconds=positive_number("CNNLAB_MAX_TRAINING_SECONDS", 30 * 60.0, float))
         return _SHARED

@@ -162,7 +162,8 @@ def load_sections(facts: dict[str, str], folder: Path = THEORY_DIR) -> list[Sect
     """The questions in their order (by 'number:'), placeholders filled from ``facts``."""
     files = sorted(Path(folder).glob("q*.md"))
     if not files:
-        raise CNNLabError(f"no question files (q*.md) in {folder}.")
+        raise CNNLabError("no question files (q*.md) in content/theory on this server.",
+                          server_detail=f"none in {folder}")
     sections = [parse_section(f.read_text(encoding="utf-8"), f.name, facts) for f in files]
     numbers = [s.number for s in sections]
     if len(set(numbers)) != len(numbers):

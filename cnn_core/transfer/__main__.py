@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from cnn_core.errors import CNNLabError
+from cnn_core.errors import CNNLabError, quiet_operator_log
 from cnn_core.transfer.head import HeadSettings
 from cnn_core.transfer.pipeline import augment_copies, ranked, teach
 
@@ -41,7 +41,7 @@ def fit_command(args):
     read_class_folders(args.data_dir)            # the layout, before loading a backbone
     serving = backbone_choice(args.backbone)
     if serving.note:
-        print(f"note: {serving.note}", file=sys.stderr)
+        print(f"note: {serving.note} ({serving.server_detail})", file=sys.stderr)
     backbone = Backbone(serving.key, serving.weights)
     teaching, skipped = load_class_folders(args.data_dir, backbone.key, backbone.input_size,
                                            backbone.embed)
@@ -109,6 +109,7 @@ def predict_command(args):
 
 
 def main(argv=None):
+    quiet_operator_log()
     parser = argparse.ArgumentParser(prog="python -m cnn_core.transfer",
                                      description="Teach a CNN your own classes (transfer "
                                                  "learning on a frozen ImageNet backbone).")
@@ -134,7 +135,7 @@ def main(argv=None):
     try:
         return fit_command(args) if args.command == "fit" else predict_command(args)
     except CNNLabError as error:
-        parser.exit(2, f"error: {error}\n")
+        parser.exit(2, f"error: {error.for_operator()}\n")
 
 
 if __name__ == "__main__":

@@ -209,26 +209,33 @@ class TeachingSet:
         return np.stack([e.embedding for e in examples]), labels, examples
 
 
-def read_class_folders(root):
+def read_class_folders(root, label=None):
     """{class name: [image paths]} from ``root/<class>/…`` (sorted, as Keras'
-    ``image_dataset_from_directory`` orders them); CNNLabError if that is not the layout."""
+    ``image_dataset_from_directory`` orders them); CNNLabError if that is not the layout.
+    ``label``: how messages name the folder (the page: what the user typed, not the server's
+    path); default the path itself (the command line's user gave it)."""
     root = Path(root).expanduser()
+    label = label or str(root)
     if not root.is_dir():
-        raise CNNLabError(f"{root} is not a folder.")
+        raise CNNLabError(f"{label} is not a folder.")
     folders = sorted(path for path in root.iterdir()
                      if path.is_dir() and not path.name.startswith("."))
     if len(folders) < min_classes:
-        raise CNNLabError(f"{root} needs one subfolder per class (at least {min_classes}); "
+        raise CNNLabError(f"{label} needs one subfolder per class (at least {min_classes}); "
                           f"it has {len(folders)}.")
     if len(folders) > max_classes:
-        raise CNNLabError(f"{root} has {len(folders)} subfolders; at most {max_classes} "
+        raise CNNLabError(f"{label} has {len(folders)} subfolders; at most {max_classes} "
                           "classes are supported.")
     return {folder.name: list_image_files(folder) for folder in folders}
 
 
 def folders_root():
-    """Where the page may read class folders: ``$CNNLAB_TRANSFER_FOLDERS``, else ``data/``."""
-    return Path(os.environ.get("CNNLAB_TRANSFER_FOLDERS", DATA_DIR))
+    """Where the page may read class folders: ``$CNNLAB_TRANSFER_FOLDERS``, else ``data/``;
+    None when the operator set it to ``off`` (the page then takes uploads only)."""
+    configured = os.environ.get("CNNLAB_TRANSFER_FOLDERS", "").strip()
+    if configured.lower() == "off":
+        return None
+    return Path(configured) if configured else DATA_DIR
 
 
 def server_folder(path, allowed_root):
@@ -237,15 +244,17 @@ def server_folder(path, allowed_root):
     root = Path(allowed_root).expanduser().resolve()
     folder = (root / Path(str(path).strip()).expanduser()).resolve()
     if not folder.is_relative_to(root):
-        raise CNNLabError(f"{path}: only folders under {root} can be read on this server.")
+        raise CNNLabError(f"{path}: only folders inside the server's teaching folder can be "
+                          "read.", server_detail=f"the teaching folder is {root}")
     return folder
 
 
-def load_class_folders(root, backbone, input_size, embed):
-    """A TeachingSet from a folder layout, and the messages for files that were skipped."""
+def load_class_folders(root, backbone, input_size, embed, label=None):
+    """A TeachingSet from a folder layout, and the messages for files that were skipped
+    (``label`` as in ``read_class_folders``)."""
     teaching = TeachingSet(backbone, input_size)
     problems = []
-    for name, paths in read_class_folders(root).items():
+    for name, paths in read_class_folders(root, label).items():
         teaching.add_class(name)
         problems += teaching.add_images(name, [str(path) for path in paths], embed,
                                         names=[f"{name}/{path.name}" for path in paths])

@@ -116,9 +116,10 @@ def test_cached_file_with_a_mismatching_hash_is_refused_clearly(offline, tmp_pat
     (cache / INCEPTION.weights_file).write_bytes(b"not the published weights")
     with pytest.raises(CNNLabError) as error:
         resolve_weights(INCEPTION, cache_dir=cache)
-    message = str(error.value)
-    assert "does not match Keras' published md5 hash" in message
-    assert INCEPTION.weights_hash in message and "Delete it" in message
+    message, detail = str(error.value), error.value.server_detail
+    assert "does not match Keras' published md5 hash" in message and "delete it" in message
+    assert str(tmp_path) not in message                      # the page shows no server path
+    assert INCEPTION.weights_hash in detail and str(cache) in detail     # the operator's log
 
 
 def test_missing_weights_are_not_downloaded_unless_asked(offline):
@@ -131,8 +132,12 @@ def test_missing_weights_are_not_downloaded_unless_asked(offline):
 
 
 def test_configured_path_that_does_not_exist(offline, tmp_path):
-    with pytest.raises(CNNLabError, match="CNNLAB_INCEPTION_WEIGHTS points to .*not a file"):
+    with pytest.raises(CNNLabError, match="weights file set by the operator is not on this "
+                                          "server") as error:
         resolve_weights(INCEPTION, configured=str(tmp_path / "nope.h5"))
+    assert str(tmp_path) not in str(error.value)
+    assert error.value.server_detail == f"CNNLAB_INCEPTION_WEIGHTS points to {tmp_path}/nope.h5, " \
+                                        "not a file"
 
 
 def test_weights_of_another_model_give_a_clear_error(offline, monkeypatch):

@@ -113,8 +113,13 @@ def test_class_folders_follow_keras_layout(tmp_path):
     with pytest.raises(CNNLabError, match="one subfolder per class"):
         read_class_folders(tmp_path / "one")
     assert server_folder("data", tmp_path) == tmp_path / "data"
-    with pytest.raises(CNNLabError, match="only folders under"):
+    with pytest.raises(CNNLabError, match="only folders inside the server's teaching folder") \
+            as error:
         server_folder("../..", tmp_path)
+    assert str(tmp_path) not in str(error.value)               # the root is for the operator
+    assert error.value.server_detail == f"the teaching folder is {tmp_path.resolve()}"
+    with pytest.raises(CNNLabError, match="^flowers needs one subfolder per class"):
+        read_class_folders(tmp_path / "one", label="flowers")     # named as the user typed it
 
 
 def test_holdout_is_stratified_and_kfold_validates_each_image_once():
