@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cnn_core.errors import log_to_stderr
 from cnn_core.malloc_arenas import limit_malloc_arenas
 
 PAGES = [
@@ -17,7 +18,9 @@ PAGES = [
 @st.cache_resource(show_spinner=False)
 def configure_server_process() -> bool:
     """Once per server process: glibc keeps at most 2 malloc arenas (cnn_core.malloc_arenas:
-    with one per script-run thread, the server's memory levelled off ~30 MiB higher)."""
+    with one per script-run thread, the server's memory levelled off ~30 MiB higher), and
+    what only the operator may read (server paths, settings) goes to its standard error."""
+    log_to_stderr()
     return limit_malloc_arenas(2)
 
 

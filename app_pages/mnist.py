@@ -20,7 +20,11 @@ st.caption("Real MNIST (60,000 training and 10,000 test digits, shipped with the
            "Validation uses held-out training images; the test set is scored once, at the end.")
 jobs = st.session_state.setdefault("mnist_runs", [])
 owner = st.session_state.setdefault("mnist_owner", uuid.uuid4().hex)
-queue = shared_queue()
+try:
+    queue = shared_queue()
+except CNNLabError as err:               # a training setting of the server cannot be read
+    st.error(str(err))
+    st.stop()
 
 
 def settings_ui():

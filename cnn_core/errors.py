@@ -21,11 +21,19 @@ class CNNLabError(ValueError):
         super().__init__(message)
         self.server_detail = server_detail
         if server_detail:
-            log_for_operator(f"{message} ({server_detail})")
+            log_for_operator(with_detail(message, server_detail))
 
     def for_operator(self) -> str:
         """The message with its server detail: for a command line or the log, not a page."""
-        return f"{self} ({self.server_detail})" if self.server_detail else str(self)
+        return with_detail(str(self), self.server_detail)
+
+
+def with_detail(message: str, detail: str) -> str:
+    """"x is missing." + "the path" → "x is missing (the path)."."""
+    if not detail:
+        return message
+    end = "." if message.endswith(".") else ""
+    return f"{message.removesuffix('.')} ({detail}){end}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -39,3 +47,11 @@ def quiet_operator_log() -> None:
     lines: the log line would repeat them on stderr, so the logger keeps them to itself."""
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         logger.addHandler(logging.NullHandler())
+
+
+def log_to_stderr() -> None:
+    """For the server: operator messages on its standard error, with the time (once)."""
+    if not any(isinstance(h, logging.StreamHandler) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s cnn_core: %(message)s"))
+        logger.addHandler(handler)

@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 
-from cnn_core.errors import CNNLabError, quiet_operator_log
+from cnn_core.errors import CNNLabError, quiet_operator_log, with_detail
 from cnn_core.imagenet.classify import classify_sources, expand_paths
 from cnn_core.imagenet.models import models, serving_model
 
@@ -75,7 +75,7 @@ def main(argv=None):
     try:
         serving = (serving_model("auto") if args.model == "auto" else None)
         if serving and serving.note:
-            print(f"note: {serving.note} ({serving.server_detail})", file=sys.stderr)
+            print(f"note: {with_detail(serving.note, serving.server_detail)}", file=sys.stderr)
         model_key = serving.key if serving else args.model
         classifier = load_classifier(model_key, runtime=args.runtime, precision=args.precision)
     except CNNLabError as error:

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from cnn_core.errors import CNNLabError, quiet_operator_log
+from cnn_core.errors import CNNLabError, quiet_operator_log, with_detail
 from cnn_core.transfer.head import HeadSettings
 from cnn_core.transfer.pipeline import augment_copies, ranked, teach
 
@@ -41,7 +41,7 @@ def fit_command(args):
     read_class_folders(args.data_dir)            # the layout, before loading a backbone
     serving = backbone_choice(args.backbone)
     if serving.note:
-        print(f"note: {serving.note} ({serving.server_detail})", file=sys.stderr)
+        print(f"note: {with_detail(serving.note, serving.server_detail)}", file=sys.stderr)
     backbone = Backbone(serving.key, serving.weights)
     teaching, skipped = load_class_folders(args.data_dir, backbone.key, backbone.input_size,
                                            backbone.embed)
