@@ -4,6 +4,7 @@ import streamlit as st
 
 from cnn_core.errors import log_to_stderr
 from cnn_core.malloc_arenas import limit_malloc_arenas
+from cnn_core.paths import DATA_DIR
 
 PAGES = [
     ("app_pages/home.py", "Home", ":material/home:"),
@@ -26,7 +27,9 @@ def configure_server_process() -> bool:
 
 def main() -> None:
     configure_server_process()
-    st.set_page_config(page_title="CNN Lab", page_icon=":material/psychology:", layout="wide")
+    # The tab's icon is a file served by this server: a Material icon here would make every
+    # student's browser fetch it from Google's font server (tests/browser/test_browser_privacy.py).
+    st.set_page_config(page_title="CNN Lab", page_icon=str(DATA_DIR / "icon.png"), layout="wide")
     navigation = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
                                 for index, (path, title, icon) in enumerate(PAGES)])
     with st.sidebar:
