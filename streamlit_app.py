@@ -16,12 +16,25 @@ PAGES = [
 ]
 
 
+def keep_streamlit_from_probing_addresses() -> None:
+    """Streamlit looks up the server's public address (an HTTP request to
+    checkip.amazonaws.com) and its network address (a UDP socket towards 8.8.8.8) to print them
+    in its start-up banner — hidden by ``logger.hideWelcomeMessage`` in config.toml — and to vet
+    a cross-origin websocket's Origin. A student's tab is same-origin and never needs them;
+    a cross-origin attempt is refused without them (tests/test_nothing_leaves.py)."""
+    from streamlit import net_util
+
+    net_util.get_external_ip = net_util.get_internal_ip = lambda: None
+
+
 @st.cache_resource(show_spinner=False)
 def configure_server_process() -> bool:
     """Once per server process: glibc keeps at most 2 malloc arenas (cnn_core.malloc_arenas:
-    with one per script-run thread, the server's memory levelled off ~30 MiB higher), and
-    what only the operator may read (server paths, settings) goes to its standard error."""
+    with one per script-run thread, the server's memory levelled off ~30 MiB higher), what
+    only the operator may read (server paths, settings) goes to its standard error, and
+    Streamlit asks no one for the server's address."""
     log_to_stderr()
+    keep_streamlit_from_probing_addresses()
     return limit_malloc_arenas(2)
 
 

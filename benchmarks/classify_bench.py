@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from cnn_core.imagenet import models as imagenet_models  # noqa: E402
-from cnn_core.imagenet import runtime as inference
+from cnn_core.imagenet import runtime as inference  # noqa: E402
 from cnn_core.imaging import list_image_files, prepare_image  # noqa: E402
 from cnn_core.paths import DATA_DIR  # noqa: E402
 
