@@ -190,6 +190,25 @@ def show(done):
 # --- the server ---------------------------------------------------------------------------
 
 
+def run_async(coroutine):
+    """``asyncio.run`` on a thread of its own: in the full suite the browser tests' Playwright
+    (sync API) keeps an event loop running in the main thread, where asyncio.run refuses."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:          # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 async def open_pages(url, pages=PAGES):
     """One headless session (benchmarks/headless_session.py) opens each page in turn;
     returns {page: charts drawn by its first script run}."""
@@ -243,7 +262,7 @@ def streamlit_server(sandbox, log_path, options):
 def test_the_server_sends_nothing_while_every_page_opens(sandbox, tmp_path):
     options = ["--server.address", "127.0.0.1", "--server.headless", "true"]
     with streamlit_server(sandbox, tmp_path / "streamlit.log", options) as (server, url):
-        charts = asyncio.run(open_pages(url))
+        charts = run_async(open_pages(url))
     assert charts["classify"] > 0, "Classify drew no top-5 for the sample photos"
     sandbox.assert_nothing_left(server)
 
@@ -269,8 +288,8 @@ def test_the_server_started_as_the_readme_says_sends_nothing(sandbox, tmp_path):
     its check of a cross-origin websocket's Origin would too: the app turns those look-ups off
     (streamlit_app.py), and the stranger is still refused."""
     with streamlit_server(sandbox, tmp_path / "streamlit.log", []) as (server, url):
-        asyncio.run(open_pages(url, [""]))
-        assert asyncio.run(cross_origin_attempt(url)) == 403
+        run_async(open_pages(url, [""]))
+        assert run_async(cross_origin_attempt(url)) == 403
     sandbox.assert_nothing_left(server)
 
 

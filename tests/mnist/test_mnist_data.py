@@ -96,5 +96,8 @@ def test_missing_file_names_the_readme(tmp_path):
     for name in SHA256:
         if name != "train-images-idx3-ubyte":
             shutil.copy(MNIST_DIR / f"{name}.gz", tmp_path)
-    with pytest.raises(CNNLabError, match="missing"):
+    with pytest.raises(CNNLabError, match="train-images-idx3-ubyte.gz is not on this server.*"
+                                          r"data/mnist/README\.md") as error:
         load_mnist(tmp_path)
+    assert str(tmp_path) not in str(error.value)             # the path is for the operator
+    assert error.value.server_detail == f"{tmp_path}/train-images-idx3-ubyte.gz is missing"
