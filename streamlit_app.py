@@ -1,5 +1,8 @@
 """CNN Lab — entry point: the shared frame and the navigation over the pages in ``app_pages/``."""
 
+from pathlib import Path
+from string import Template
+
 import streamlit as st
 
 from cnn_core.errors import log_to_stderr
@@ -14,6 +17,14 @@ PAGES = [
     ("app_pages/classify.py", "Classify photos", ":material/photo_camera:"),
     ("app_pages/transfer.py", "Teach your own classes", ":material/school:"),
 ]
+
+
+def accessibility_style() -> str:
+    """The app's own CSS for WCAG 2.1 AA (.streamlit/accessibility.css: visible keyboard
+    focus, legible chart labels), in the theme's colours."""
+    css = Template((Path(__file__).parent / ".streamlit" / "accessibility.css").read_text())
+    return "<style>" + css.substitute(primary=st.get_option("theme.primaryColor"),
+                                      text=st.get_option("theme.textColor")) + "</style>"
 
 
 def keep_streamlit_from_probing_addresses() -> None:
@@ -43,6 +54,7 @@ def main() -> None:
     # The tab's icon is a file served by this server: a Material icon here would make every
     # student's browser fetch it from Google's font server (tests/browser/test_browser_privacy.py).
     st.set_page_config(page_title="CNN Lab", page_icon=str(DATA_DIR / "icon.png"), layout="wide")
+    st.html(accessibility_style())
     navigation = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
                                 for index, (path, title, icon) in enumerate(PAGES)])
     with st.sidebar:

@@ -10,9 +10,8 @@ from cnn_core.calculator.state import (
     share_link, state_from_query, state_from_widgets, state_to_query, widget_values,
 )
 from cnn_core.calculator.views import (
-    fit_sentence, layer_frame, memory_chart, memory_frame, memory_summary, metric_figures,
-    mistake_lines,
-    rows_frame, rows_from_frame, working_frame, working_lines,
+    fit_sentence, layer_frame, memory_chart, memory_chart_alt, memory_frame, memory_summary,
+    metric_figures, mistake_lines, rows_frame, rows_from_frame, working_frame, working_lines,
 )
 from cnn_core.calculator.table import TABLE_TYPES, layers_from_rows
 from cnn_core.errors import CNNLabError
@@ -81,7 +80,8 @@ def report_ui(input_shape, layers):
     with left:
         st.subheader("Training memory across batch sizes")
         curve = memory_frame(report, optimizer, setup.gradients, (batch, fits))
-        st.altair_chart(memory_chart(curve, device_gb, fits, batch), width="stretch")
+        st.altair_chart(memory_chart(curve, device_gb, fits, batch), width="stretch",
+                        alt=memory_chart_alt(curve, device_gb, fits, batch))
         st.caption(f"{sentence if batch <= fits else ''} Smaller batches, float16/mixed "
                    "precision, fewer filters or a larger stride early on all lower the curve.")
     with right:

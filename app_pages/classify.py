@@ -2,13 +2,15 @@
 then Grad-CAM and a second model side by side. Logic lives in cnn_core.imagenet (models:
 which model serves; runtime: the shared OpenVINO runtime; classify: photos → top-5)."""
 
+from functools import partial
+
 import streamlit as st
 
 from cnn_core.errors import CNNLabError
 from cnn_core.imagenet import classify
 from cnn_core.imagenet import models as imagenet_models
 from cnn_core.imagenet import runtime as inference
-from cnn_core.imagenet.views import top_k_chart
+from cnn_core.imagenet.views import grad_cam_alt, stage_alts, top_k_alt, top_k_chart
 from cnn_core.imagenet.weights import downloads_allowed
 from cnn_core.imaging import list_image_files
 from cnn_core.paths import DATA_DIR
@@ -142,24 +144,29 @@ def results_ui(sources):
         with st.container(border=True):
             st.subheader(result.name)
             pictures = classify.stage_pictures(result)          # encoded once per photo
-            for column, (picture, caption) in zip(st.columns(4), pictures):
-                column.image(picture, caption=caption, width="stretch")
+            for column, (picture, caption), alt in zip(st.columns(4), pictures,
+                                                       stage_alts(result.name, pictures)):
+                column.image(picture, caption=caption, width="stretch", alt=alt)
             st.caption(classify.describe_result(classifier, result))
             columns = st.columns([3, 2, 3] if compare_key else [3, 2])
-            columns[0].vega_lite_chart(spec=top_k_chart(result.top, classifier.spec.title),
-                                       width="stretch", height=220)
+            title = classifier.spec.title
+            columns[0].vega_lite_chart(spec=top_k_chart(result.top, title), width="stretch",
+                                       height=220, alt=top_k_alt(result.name, result.top, title))
             if compare_key and second[result].top:
                 columns[-1].vega_lite_chart(spec=top_k_chart(second[result].top, other.spec.title),
-                                            width="stretch", height=220)
+                                            width="stretch", height=220, alt=top_k_alt(
+                                                result.name, second[result].top, other.spec.title))
             cams.append((result, columns[1].empty()))
     for result, slot in cams if show_cam else []:         # after every top-5 is on screen
         best = result.top[0]
-        picture = classify.heatmap_picture(       # the forward pass's map, or TF's Grad-CAM
-            classifier, result, best["index"], lambda: shared_grad_cam(
-                serving.key, serving.weights, precision, result.digest, best["index"],
-                result.image.pixels))
+        # TF's Grad-CAM, asked for only where the forward pass gave no map
+        grad_cam = partial(shared_grad_cam, serving.key, serving.weights, precision,
+                           result.digest, best["index"], result.image.pixels)
+        picture = classify.heatmap_picture(classifier, result, best["index"], grad_cam)
         slot.image(picture, width="stretch",
-                   caption=f"Grad-CAM: where {classifier.spec.title} saw “{best['label']}”")
+                   caption=f"Grad-CAM: where {classifier.spec.title} saw “{best['label']}”",
+                   alt=grad_cam_alt(result.name, best["label"], classifier.spec.title,
+                                    classify.class_map(result, best["index"], grad_cam)))
 
 
 results_ui(sources)

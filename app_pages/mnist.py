@@ -84,8 +84,9 @@ def live_ui(job):
         for col, (label, value) in zip(st.columns(4), views.live_figures(job)):
             col.metric(label, value)
         c1, c2 = st.columns(2)
-        c1.altair_chart(views.curves_chart(job.history, job.batches, "loss"))
-        c2.altair_chart(views.curves_chart(job.history, job.batches, "accuracy"))
+        for column, metric in ((c1, "loss"), (c2, "accuracy")):
+            column.altair_chart(views.curves_chart(job.history, job.batches, metric),
+                                alt=views.curves_alt(job.history, job.batches, metric))
     if job.done and st.session_state.get("mnist_live") is job:
         st.session_state.mnist_live = None
         st.rerun()  # the whole page: it draws the results section (and this area, unticked)
@@ -128,13 +129,16 @@ if jobs and jobs[-1].result is not None and jobs[-1].result.evaluation is not No
         st.dataframe(views.members_rows(result.members, evaluation.accuracy, evaluation.errors),
                      hide_index=True)
     c1, c2 = st.columns(2)
-    c1.altair_chart(views.confusion_chart(evaluation.confusion))
-    c2.altair_chart(views.per_class_chart(evaluation.per_class_accuracy))
+    c1.altair_chart(views.confusion_chart(evaluation.confusion),
+                    alt=views.confusion_alt(evaluation.confusion))
+    c2.altair_chart(views.per_class_chart(evaluation.per_class_accuracy),
+                    alt=views.per_class_alt(evaluation.per_class_accuracy))
     st.subheader("Misclassified test digits (most confident first)")
     x_test = load_mnist()[1][0]
     wrong = evaluation.misclassified(limit=24)
     st.image([x_test[w["index"]] for w in wrong], width=64, caption=[
-        f"{w['true']}→{w['predicted']} ({w['confidence']:.0%})" for w in wrong])
+        f"{w['true']}→{w['predicted']} ({w['confidence']:.0%})" for w in wrong],
+        alt=views.misclassified_alts(wrong))
     d1, d2 = st.columns(2)
     d1.download_button("Download model (.keras)", result.keras_file,
                        f"mnist_{job.spec.recipe_name}.keras", on_click="ignore",
@@ -144,7 +148,7 @@ if jobs and jobs[-1].result is not None and jobs[-1].result.evaluation is not No
                        on_click="ignore", icon=":material/download:")
 
     st.header("Try it: your own digit")
-    draw, upload = st.tabs(["Draw", "Upload a photo"])
+    draw, upload, test_digit = st.tabs(["Draw", "Upload a photo", "A test digit"])
     with draw:
         from streamlit_drawable_canvas import st_canvas
 
@@ -154,14 +158,20 @@ if jobs and jobs[-1].result is not None and jobs[-1].result.evaluation is not No
         image = canvas.image_data if canvas is not None else None
     with upload:
         photo = st.file_uploader("A photo of one digit", type=["png", "jpg", "jpeg", "webp"])
-    source = photo.getvalue() if photo is not None else image
+    with test_digit:                                  # no pointer, no file: type a number
+        number = st.number_input(f"Test image number (0 to {len(x_test) - 1:,})", 0,
+                                 len(x_test) - 1, None, placeholder="e.g. 7", key="mnist_test")
+    source = (photo.getvalue() if photo is not None else
+              x_test[number] if number is not None else image)
     if source is not None:
         try:
             digit = preprocess_digit(source)
             c1, c2 = st.columns([1, 3])
-            c1.image(digit, width=140, caption="as the network sees it (28×28)")
             probabilities = predict_digit(result.model(), digit)
-            c2.altair_chart(views.probabilities_chart(probabilities))
+            c1.image(digit, width=140, caption="as the network sees it (28×28)",
+                     alt=views.digit_alt(probabilities))
+            c2.altair_chart(views.probabilities_chart(probabilities),
+                            alt=views.probabilities_alt(probabilities))
             c2.metric("prediction",
                       f"{probabilities.argmax()} ({views.percent(probabilities.max(), 1)})")
         except CNNLabError as err:
@@ -172,4 +182,4 @@ if len(jobs) > 1 or (jobs and jobs[0].done):
     st.dataframe([views.run_summary(j, i) for i, j in enumerate(jobs, 1)], hide_index=True)
     chart = views.runs_chart(jobs)
     if chart is not None:
-        st.altair_chart(chart)
+        st.altair_chart(chart, alt=views.runs_alt(jobs))

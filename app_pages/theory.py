@@ -58,7 +58,8 @@ def dense_vs_conv_ui():
     images = [d["image"], d["shifted"]] + [demos.to_display(d[key]) for key in
               ("conv_map", "conv_shifted", "dense_map", "dense_shifted")]
     st.image(images, width=104, clamp=True, caption=["input", "shifted", "conv map",
-             "conv map of shifted", "dense output", "dense output of shifted"])
+             "conv map of shifted", "dense output", "dense output of shifted"],
+             alt=theory_views.shifted_digit_alts(d, digit, dy, dx))
     gap = "‖f(shifted) − shifted f‖ / ‖f‖"
     metrics_ui([(f"Conv: {gap}", f"{d['conv_equivariance_error']:.1%}"),
                 (f"Dense: {gap}", f"{d['dense_equivariance_error']:.1%}"),
@@ -89,8 +90,9 @@ def oom_fixes_ui():
     batch = c[1].number_input("Mini-batch size", 1, 4096, 32, key="q3_batch")
     opt = c[2].selectbox("Optimizer", list(OPTIMIZER_SLOTS), index=3, key="q3_opt")
     rows = oom_fixes(name, int(batch), opt)
-    st.table(pd.DataFrame(rows).drop(columns="bytes"), hide_index=True)
-    st.altair_chart(theory_views.oom_chart(rows), width="stretch")
+    st.table(pd.DataFrame(rows).drop(columns="bytes"), hide_index=True, height=500)
+    st.altair_chart(theory_views.oom_chart(rows), width="stretch",
+                    alt=theory_views.oom_chart_alt(rows))
 
 
 def pooling_vs_conv_ui():
@@ -101,7 +103,8 @@ def pooling_vs_conv_ui():
     channels = c[3].number_input("Channels (for the counts)", 1, 1024, 64, key="q4_channels")
     r = demos.pooling_vs_strided_conv(shift, kernel, size, int(channels))
     st.image([demos.to_display(r[key]) for key in ("features", "pooled", "strided")], clamp=True,
-             width=240, caption=["edge map of the photo", "2×2 max pooling", "stride-2 convolution"])
+             width=240, alt=theory_views.pooling_alts(r, kernel, size),
+             caption=["edge map of the photo", "2×2 max pooling", "stride-2 convolution"])
     st.dataframe(pd.DataFrame(demos.pooling_rows(r, size, shift)), hide_index=True)
     st.caption(f"Conv parameters: {r['conv_working']}. FLOPs: 2 per multiply-accumulate, 1 per "
                f"comparison. The edge map itself changes by {r['feature_change']:.1%}. "
@@ -115,8 +118,9 @@ def lrn_ui():
     k = c[2].number_input("k", 0.0, 10.0, 2.0, key="q5_k")
     alpha = c[3].number_input("α", 0.0, 0.01, 1e-4, step=1e-5, format="%.5f", key="q5_alpha")
     beta = c[4].number_input("β", 0.0, 2.0, 0.75, key="q5_beta")
-    rows = pd.DataFrame(demos.lrn_demo(peak, n, k, alpha, beta)).set_index("channel")
-    st.bar_chart(rows[["before", "after LRN"]], stack=False)
+    lrn = demos.lrn_demo(peak, n, k, alpha, beta)
+    rows = pd.DataFrame(lrn).set_index("channel")
+    st.bar_chart(rows[["before", "after LRN"]], stack=False, alt=theory_views.lrn_chart_alt(lrn))
     st.dataframe(rows.style.format("{:.3f}"))
     st.caption(f"Each activation is divided by (k + α·Σ a²)^β over the {n} channels centred on "
                "it: the neighbours of the strong channel 3 are damped the most. TensorFlow "
@@ -125,7 +129,7 @@ def lrn_ui():
 
 
 def architectures_ui():
-    st.table(pd.DataFrame(architectures), hide_index=True)
+    st.table(pd.DataFrame(architectures), hide_index=True, height=600)
     st.markdown("**Try it:** a normal 'same' convolution vs a depthwise separable one (Xception).")
     r = arch.separable_vs_normal(*layer_size_ui("q6", 19, 728, 728))
     metrics_ui([("Normal convolution: parameters", f"{r['normal_params']:,}"),

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnn_core import transfer
 from cnn_core.errors import CNNLabError
-from cnn_core.imagenet import freeze_long_lived_objects, heatmap_overlay
+from cnn_core.imagenet import freeze_long_lived_objects, grad_cam_alt, heatmap_overlay, top_k_alt
 from cnn_core.imaging import prepare_image
 from cnn_core.transfer import views
 from cnn_core.transfer.data import (TeachingSet, folders_root, load_class_folders, max_classes,
@@ -86,7 +86,8 @@ def class_ui(name, examples, folders):
             add_images(name, files)
         if examples:
             st.image([e.thumbnail for e in examples], width=72,
-                     caption=[e.name[:10] for e in examples])
+                     caption=[e.name[:10] for e in examples],
+                     alt=views.thumbnail_alts(name, len(examples)))
             names = {e.digest: e.name for e in examples}
             st.multiselect("Remove an image", names, format_func=names.get, key=f"rm_{name}",
                            on_change=remove_picked, args=(name,))
@@ -138,7 +139,8 @@ def train_ui(settings):
             progress.progress(row["epoch"] / settings.epochs,
                               f"Fold {row['fold']}: epoch {row['epoch']}")
             for place, metric in zip(live, ("loss", "accuracy")):
-                place.vega_lite_chart(spec=views.curves_chart(history, metric), width="stretch")
+                place.vega_lite_chart(spec=views.curves_chart(history, metric), width="stretch",
+                                      alt=views.curves_alt(history, metric))
 
     with st.spinner("Training (altered copies are embedded first)…"):
         fit, model = transfer.teach(teaching, backbone, settings, on_progress)
@@ -157,14 +159,17 @@ def results_ui(fit, examples, settings):
     left, right = st.columns(2)
     for column, metric in zip((left, right), ("loss", "accuracy")):
         column.markdown(f"**{metric.capitalize()}** per epoch (one line per fold)")
-        column.vega_lite_chart(spec=views.curves_chart(fit.history, metric), width="stretch")
-    left.vega_lite_chart(spec=views.confusion_chart(fit.classes, fit.confusion), width="stretch")
+        column.vega_lite_chart(spec=views.curves_chart(fit.history, metric), width="stretch",
+                               alt=views.curves_alt(fit.history, metric))
+    left.vega_lite_chart(spec=views.confusion_chart(fit.classes, fit.confusion), width="stretch",
+                         alt=views.confusion_alt(fit.classes, fit.confusion))
     right.dataframe(views.per_class_table(fit.classes, fit.confusion, fit.per_class_accuracy),
                     hide_index=True)
     wrong, captions = views.misclassified_captions(fit)
     right.caption("Misclassified (true → predicted):" if captions else "Misclassified: none.")
     if captions:
-        right.image([examples[i].thumbnail for i in wrong], width=72, caption=captions)
+        right.image([examples[i].thumbnail for i in wrong], width=72, caption=captions,
+                    alt=views.misclassified_alts(fit, wrong))
 
 
 def fine_tune_ui(result):
@@ -197,12 +202,13 @@ def try_ui(model):
             continue
         top = transfer.ranked(model.predict(image.pixels[None])[0], model.classes, 10)
         left, right = st.columns([3, 2])
-        left.vega_lite_chart(spec=views.prediction_chart(top, image.name), width="stretch")
+        left.vega_lite_chart(spec=views.prediction_chart(top, image.name), width="stretch",
+                             alt=top_k_alt(image.name, top, "your model"))
         chosen = right.selectbox("Grad-CAM for", model.classes, index=top[0]["index"],
                                  key=f"cam_{hashlib.sha1(image.pixels.tobytes()).hexdigest()}")
         cam = model.grad_cam(image.pixels, model.classes.index(chosen))
         right.image(heatmap_overlay(image.resized, cam), caption=f"Where it saw “{chosen}”",
-                    width=240)
+                    width=240, alt=grad_cam_alt(image.name, chosen, "your model", cam))
     st.download_button("Download the model (.keras)", model.to_bytes, "my_classes.keras",
                        icon=":material/download:", help="One file: preprocessing, backbone and "
                        "head; keras.models.load_model(path, safe_mode=True) reads it; it takes "

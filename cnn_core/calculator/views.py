@@ -1,4 +1,5 @@
-"""Tables, charts and sentences of a calculator report (pandas, Altair; no Streamlit, no TF)."""
+"""Tables, charts and sentences of a calculator report, and the chart's alternative text
+(pandas, Altair; no Streamlit, no TF)."""
 
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def memory_chart(frame: pd.DataFrame, device_gb: float, max_batch: int,
                 axis=alt.Axis(format=",.0f" if frame["total GB"].max() >= 10 else "~g")),
         color=alt.Color("part:N", sort=["activations + inputs", "parameters", "gradients",
                                         "optimizer state"],
-                        legend=alt.Legend(orient="bottom", title=None)),
+                        legend=alt.Legend(orient="bottom", title=None, columns=2)),  # phones
         tooltip=[alt.Tooltip("batch size:Q", format=","), "part:N",
                  alt.Tooltip("GB:Q", format=",.3f"), alt.Tooltip("total GB:Q", format=",.3f")],
     )
@@ -128,6 +129,21 @@ def memory_chart(frame: pd.DataFrame, device_gb: float, max_batch: int,
                    mark.mark_text(align="right", dx=-8, dy=-10, fontWeight="bold").encode(
                        text="label:N")]
     return alt.layer(*layers).properties(height=340)
+
+
+def memory_chart_alt(frame: pd.DataFrame, device_gb: float, max_batch: int,
+                     batch_size: int) -> str:
+    """What ``memory_chart`` shows, in words: its axes, the total at its smallest and largest
+    batch, the chosen batch's total, the device line and the largest batch that fits."""
+    totals = frame.groupby("batch size")["total GB"].first()
+    first, last = totals.index[0], totals.index[-1]
+    chosen = (f" Batch {batch_size:,} (marked): {totals[batch_size]:,.2f} GB."
+              if batch_size in totals.index else "")
+    return (f"Stacked area chart of training memory (GB, y axis) against batch size (x axis, "
+            f"log₂ scale, {first:,} to {last:,}), by part: activations + inputs, parameters, "
+            f"gradients, optimizer state. Total {totals[first]:,.2f} GB at batch {first:,}, "
+            f"{totals[last]:,.2f} GB at batch {last:,}.{chosen} A dashed line marks the device's "
+            f"{device_gb:,} GB; the largest batch that fits is {max_batch:,}.")
 
 
 def metric_figures(report: NetworkReport, breakdown: dict[str, int],

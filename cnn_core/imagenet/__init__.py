@@ -7,7 +7,7 @@ runtime (OpenVINO, TensorFlow as the reference), Grad-CAM, the photo pipeline an
     runtime.py     one compiled model per (model, runtime, precision) per process
     gradcam.py     Grad-CAM (from the forward pass for linear heads) and its overlay
     classify.py    photos → top-5, with the result, photo and overlay caches shared by sessions
-    views.py       charts
+    views.py       charts and the pictures' alternative texts
     __main__.py    the command line: ``python -m cnn_core.classify`` (or ``… cnn_core.imagenet``)
 
 The transfer page uses this runtime through the names below.
@@ -45,11 +45,13 @@ from cnn_core.imagenet.runtime import (
     precisions,
     runtimes,
 )
-from cnn_core.imagenet.views import top_k_chart
+from cnn_core.imagenet.views import (grad_cam_alt, stage_alts, strongest_region, top_k_alt,
+                                     top_k_chart)
 
 __all__ = ["Classification", "PreparedPhoto", "ResultCache", "classify_sources",
            "describe_result", "describe_timing", "expand_paths", "heatmap_picture",
            "stage_pictures", "value_range", "GradCam", "heatmap_overlay", "ModelSpec", "Serving",
            "class_names", "imagenet_means_bgr", "model_spec", "resolve_weights", "serving_model",
            "top_k", "Classifier", "compile_model", "freeze_long_lived_objects", "load_classifier",
-           "load_keras_model", "precisions", "runtimes", "top_k_chart"]
+           "load_keras_model", "precisions", "runtimes", "top_k_chart", "top_k_alt",
+           "strongest_region", "grad_cam_alt", "stage_alts"]

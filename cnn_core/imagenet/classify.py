@@ -18,6 +18,7 @@ Interface for other modules:
     stage_pictures(result) → [(JPEG bytes ≤ 640 px, caption)] of the preprocessing
     heatmap_picture(classifier, result, class_index, grad_cam) → JPEG bytes of the photo with
         its Grad-CAM, made once per photo, model and class (overlays_cache, shared)
+    class_map(result, class_index, grad_cam) → that Grad-CAM itself, (h, w) in [0, 1]
     value_range(classifier, pixels) → (min, max) of the model input after scaling
     describe_result(classifier, result), describe_timing(results, seconds) → lines for the page
 The models and weights live in cnn_core.imagenet.models, the runtime in cnn_core.imagenet.runtime,
@@ -122,12 +123,18 @@ def heatmap_picture(classifier, result, class_index, grad_cam, cache=overlays_ca
     key = (*cache_key(classifier, result.digest), class_index)
     picture = cache.get(key) if cache is not None else None
     if picture is None:
-        cam = (result.cams or {}).get(class_index)
         picture = jpeg_bytes(heatmap_overlay(result.image.resized,
-                                             grad_cam() if cam is None else cam), 90)
+                                             class_map(result, class_index, grad_cam)), 90)
         if cache is not None:
             cache.put(key, picture)
     return picture
+
+
+def class_map(result, class_index, grad_cam):
+    """The Grad-CAM (h, w) of ``class_index`` for ``result``: the forward pass's where there is
+    one, else ``grad_cam()``'s (called only then)."""
+    cam = (result.cams or {}).get(class_index)
+    return grad_cam() if cam is None else cam
 
 
 def stage_pictures(result):

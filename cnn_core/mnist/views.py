@@ -1,4 +1,5 @@
-"""What the MNIST page shows about training jobs: tables, texts and Altair charts.
+"""What the MNIST page shows about training jobs: tables, texts and Altair charts, and the
+alternative texts of its charts and pictures (what each shows, from its data).
 
 No Streamlit here (the page draws these), no TensorFlow. Percentages are written one way
 ("99.12%"), counts with thousands separators ("10,000"); legends sit outside the plots.
@@ -117,20 +118,26 @@ def _legend_outside():
     return alt.Legend(orient="right", title=None)
 
 
-def curves_chart(history: list[dict], batches: list[dict], metric: str):
-    """Training (running mean within each epoch) and validation curves of 'loss'/'accuracy';
-    for an ensemble, the member training now."""
-    import altair as alt
-    import pandas as pd
-
+def curve_rows(history: list[dict], batches: list[dict], metric: str) -> tuple[list[dict], str]:
+    """The points of the 'loss'/'accuracy' curves ({epochs, metric, series}) and the chart's
+    title: for an ensemble, only the member training now."""
     member = (batches[-1] if batches else history[-1] if history else {}).get("member")
     same = (lambda e: e.get("member") == member)
     rows = [{"epochs": b["x"], metric: b[metric], "series": "train (running mean)"}
             for b in batches if metric in b and same(b)]
     rows += [{"epochs": h["x"], metric: h[f"val_{metric}"], "series": "validation"}
              for h in history if f"val_{metric}" in h and same(h)]
+    return rows, metric if member is None else f"{metric} · member {member}"
+
+
+def curves_chart(history: list[dict], batches: list[dict], metric: str):
+    """Training (running mean within each epoch) and validation curves of 'loss'/'accuracy';
+    for an ensemble, the member training now."""
+    import altair as alt
+    import pandas as pd
+
+    rows, title = curve_rows(history, batches, metric)
     data = pd.DataFrame(rows, columns=["epochs", metric, "series"])
-    title = metric if member is None else f"{metric} · member {member}"
     y_axis = alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis()
     return (
         alt.Chart(data, title=title, height=260)
@@ -142,7 +149,8 @@ def curves_chart(history: list[dict], batches: list[dict], metric: str):
 
 
 def confusion_chart(confusion: np.ndarray):
-    """Heatmap: rows true digit, columns predicted; counts written in the cells."""
+    """Heatmap: rows true digit, columns predicted; counts written in black in the cells, on
+    the lighter 65 % of "blues" (its darkest, #3b8ac2, is 5.6:1 with black)."""
     import altair as alt
     import pandas as pd
 
@@ -151,12 +159,12 @@ def confusion_chart(confusion: np.ndarray):
     base = alt.Chart(data, title="confusion matrix (test set)", height=320, width=320)
     cells = base.mark_rect().encode(
         x="predicted:O", y="true:O",
-        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"),
+        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme=alt.SchemeParams(
+                            "blues", extent=[0, 0.65])),
                         legend=alt.Legend(orient="right", format=",d")),
         tooltip=["true", "predicted", alt.Tooltip("count:Q", format=",d")])
-    text = base.mark_text(fontSize=10).encode(
-        x="predicted:O", y="true:O", text=alt.Text("count:Q", format=",d"),
-        color=alt.condition("datum.count > 200", alt.value("white"), alt.value("black")))
+    text = base.mark_text(fontSize=10, color="black").encode(
+        x="predicted:O", y="true:O", text=alt.Text("count:Q", format=",d"))
     return cells + text
 
 
@@ -208,3 +216,77 @@ def probabilities_chart(probabilities: np.ndarray):
         tooltip=["digit", alt.Tooltip("probability:Q", format=".1%")])
     return bars + bars.mark_text(dy=-6, fontSize=10).encode(
         text=alt.Text("probability:Q", format=".0%"))
+
+
+# -- alternative texts (docs/accessibility.md) ----------------------------------------------------
+
+def _value(metric: str, value: float) -> str:
+    return percent(value) if "accuracy" in metric else f"{value:.4f}"
+
+
+def curves_alt(history: list[dict], batches: list[dict], metric: str) -> str:
+    """What ``curves_chart`` shows: its axes and each series' first and last point."""
+    rows, title = curve_rows(history, batches, metric)
+    said = []
+    for series in ("train (running mean)", "validation"):
+        points = [r for r in rows if r["series"] == series]
+        if points:
+            first, last = points[0], points[-1]
+            said.append(f"{series} from {_value(metric, first[metric])} at epoch "
+                        f"{round(first['epochs'], 2):g} to {_value(metric, last[metric])} at "
+                        f"epoch {round(last['epochs'], 2):g}")
+    return (f"Line chart of {title} (y axis) against epochs (x axis): "
+            + ("; ".join(said) if said else "no points yet") + ".")
+
+
+def confusion_alt(confusion: np.ndarray) -> str:
+    """What ``confusion_chart`` shows: how many digits are right, and the commonest mistakes."""
+    confusion = np.asarray(confusion)
+    right, total = int(np.trace(confusion)), int(confusion.sum())
+    mistakes = [(int(confusion[t, p]), t, p) for t in range(CLASSES) for p in range(CLASSES)
+                if t != p and confusion[t, p]]
+    common = ", ".join(f"{t} read as {p} ({count:,} times)"
+                       for count, t, p in sorted(mistakes, key=lambda m: -m[0])[:3])
+    return (f"Confusion matrix of the test set, true digit (rows) against predicted digit "
+            f"(columns): {right:,} of {total:,} on the diagonal (right)."
+            + (f" Commonest mistakes: {common}." if common else " No mistakes."))
+
+
+def per_class_alt(per_class_accuracy: np.ndarray) -> str:
+    """What ``per_class_chart`` shows: every digit's test accuracy."""
+    bars = ", ".join(f"{digit}: {percent(a, 1)}" for digit, a in enumerate(per_class_accuracy))
+    worst = int(np.argmin(per_class_accuracy))
+    return (f"Bar chart of test accuracy (y axis) per digit (x axis): {bars}. Lowest: digit "
+            f"{worst}.")
+
+
+def probabilities_alt(probabilities: np.ndarray) -> str:
+    """What ``probabilities_chart`` shows: the three most probable digits."""
+    top = np.argsort(-np.asarray(probabilities), kind="stable")[:3]
+    said = ", ".join(f"{d} {percent(probabilities[d], 1)}" for d in top)
+    return f"Bar chart of the network's probability (y axis) for each digit (x axis): {said}, …"
+
+
+def runs_alt(jobs: list) -> str:
+    """What ``runs_chart`` shows: each run's last validation accuracy."""
+    said = []
+    for i, job in enumerate(jobs, 1):
+        validated = [h for h in job.history if "val_accuracy" in h and h.get("member") in (None, 1)]
+        if validated:
+            said.append(f"#{i} {job.spec.recipe_name} {percent(validated[-1]['val_accuracy'])} "
+                        f"at epoch {validated[-1]['x']:g}")
+    return ("Line chart of validation accuracy (y axis) against epochs (x axis), one line per run: "
+            + "; ".join(said) + ".")
+
+
+def misclassified_alts(wrong: list[dict]) -> list[str]:
+    """One text per misclassified test digit (``Evaluation.misclassified`` rows)."""
+    return [f"Test digit {w['true']} (test image {w['index']:,}) that the network read as "
+            f"{w['predicted']}, {percent(w['confidence'], 0)} sure." for w in wrong]
+
+
+def digit_alt(probabilities: np.ndarray) -> str:
+    """Your digit as the network sees it, and what it reads."""
+    best = int(np.argmax(probabilities))
+    return (f"Your digit, white on black, centred and scaled to 28×28 pixels as the network sees "
+            f"it; read as {best} ({percent(probabilities[best], 1)}).")

@@ -1,7 +1,12 @@
 """Charts and tables for the "Teach your own classes" page, no Streamlit: live learning curves,
 the confusion matrix, per-class accuracy and a prediction's bars. Charts are Vega-Lite
 specifications (plain dicts, for ``st.vega_lite_chart``), as the Classify page's: built in
-microseconds, without Altair's schema validation on every rerun."""
+microseconds, without Altair's schema validation on every rerun. Each chart and picture has
+an alternative text here, computed from its data (docs/accessibility.md); a prediction's bars
+and Grad-CAM are the Classify page's (``cnn_core.imagenet.top_k_alt``, ``grad_cam_alt``)."""
+
+# The lighter 65 % of Vega's "blues" (its darkest, #3b8ac2, is 5.6:1 with black text).
+HEATMAP_SCHEME = {"name": "blues", "extent": [0, 0.65]}
 
 
 def curves_chart(history, metric):
@@ -31,11 +36,11 @@ def curves_chart(history, metric):
 
 
 def confusion_chart(classes, confusion):
-    """Heatmap of counts: rows the true class, columns the predicted one, numbers written in;
-    one 40-px step per class (a fixed height squashes the bands)."""
+    """Heatmap of counts: rows the true class, columns the predicted one, numbers written in
+    black; one 40-px step per class (a fixed height squashes the bands). The colours are the
+    lighter part of "blues", so that black text passes 4.5:1 on every cell."""
     rows = [{"true": t, "predicted": p, "images": int(confusion[i][j])}
             for i, t in enumerate(classes) for j, p in enumerate(classes)]
-    half = max(1, max(max(row) for row in confusion)) / 2
     return {
         "title": "Confusion matrix (validation)",
         "data": {"values": rows},
@@ -45,13 +50,11 @@ def confusion_chart(classes, confusion):
         "layer": [
             {"mark": "rect",
              "encoding": {"color": {"field": "images", "type": "quantitative",
-                                    "scale": {"scheme": "blues"}, "legend": None},
+                                    "scale": {"scheme": HEATMAP_SCHEME}, "legend": None},
                           "tooltip": [{"field": "true"}, {"field": "predicted"},
                                       {"field": "images", "type": "quantitative"}]}},
-            {"mark": {"type": "text", "fontSize": 14},
-             "encoding": {"text": {"field": "images", "type": "quantitative"},
-                          "color": {"condition": {"test": f"datum.images > {half}",
-                                                  "value": "white"}, "value": "black"}}},
+            {"mark": {"type": "text", "fontSize": 14, "color": "black"},
+             "encoding": {"text": {"field": "images", "type": "quantitative"}}},
         ],
     }
 
@@ -99,3 +102,48 @@ def misclassified_captions(fit):
     wrong = fit.misclassified()
     return wrong, [f"{fit.classes[fit.labels[i]]} → {fit.classes[fit.predicted[i]]}"
                    for i in wrong]
+
+
+def curves_alt(history, metric):
+    """What ``curves_chart`` shows: its axes and, at the last epoch, the training and
+    validation ``metric`` (the mean over the folds)."""
+    if not history:
+        return f"Line chart of {metric} (y axis) per epoch (x axis): no epochs yet."
+    last = max(row["epoch"] for row in history)
+    rows = [row for row in history if row["epoch"] == last]
+    said = []
+    for split, key in (("training", metric), ("validation", f"val_{metric}")):
+        values = [row[key] for row in rows if key in row]
+        if values:
+            mean = sum(values) / len(values)
+            said.append(f"{split} {mean:.1%}" if metric == "accuracy" else f"{split} {mean:.3f}")
+    folds = len({row.get("fold") for row in rows})
+    per_fold = f", one line per fold ({folds} folds)" if folds > 1 else ""
+    averaged = " (mean over the folds)" if folds > 1 else ""
+    return (f"Line chart of {metric} (y axis) per epoch (x axis), training and validation"
+            f"{per_fold}. At epoch {last}: {', '.join(said)}{averaged}.")
+
+
+def confusion_alt(classes, confusion):
+    """What ``confusion_chart`` shows: how many validated photos are right, and every kind of
+    mistake with its count (at most 5, the commonest first)."""
+    n = len(classes)
+    right, total = sum(int(confusion[i][i]) for i in range(n)), int(sum(map(sum, confusion)))
+    mistakes = sorted(((int(confusion[i][j]), classes[i], classes[j]) for i in range(n)
+                       for j in range(n) if i != j and confusion[i][j]), key=lambda m: -m[0])
+    said = "; ".join(f"“{t}” taken for “{p}” {count}×" for count, t, p in mistakes[:5])
+    return (f"Confusion matrix (validation), true class (rows) against predicted class "
+            f"(columns): {right} of {total} right. " + (f"Mistakes: {said}." if said
+                                                         else "No mistakes."))
+
+
+def thumbnail_alts(name, count):
+    """The thumbnails of a class: what each is, from the class it was given to."""
+    return [f"Photo {i} of {count} of the class “{name}”." for i in range(1, count + 1)]
+
+
+def misclassified_alts(fit, wrong):
+    """One text per misclassified photo (indices from ``misclassified_captions``)."""
+    return [f"A photo of “{fit.classes[fit.labels[i]]}” that the head took for "
+            f"“{fit.classes[fit.predicted[i]]}”, {fit.probabilities[i].max():.0%} sure."
+            for i in wrong]

@@ -1,11 +1,13 @@
-"""MNIST training lab in Chromium: a tiny run updates its chart live and shows its results; a
-long run is ended by Stop, which keeps the partial history and model; three sessions press
-Train at once and are served first come, first served; a queued job is cancelled; a tab closed
-while queued leaves the queue."""
+"""MNIST training lab in Chromium: a tiny run updates its chart live and shows its results,
+which meet WCAG 2.1 AA with a test digit tried from the keyboard alone; a long run is ended by
+Stop, which keeps the partial history and model; three sessions press Train at once and are
+served first come, first served; a queued job is cancelled; a tab closed while queued leaves
+the queue."""
 
 import re
 import time
 
+from accessibility import assert_accessible, tab_through
 from drivers import (
     MNIST_RESULTS as RESULTS, chart_svg, metric, mnist_button, progress_text, runs_table,
     set_number, start_training, wait_until,
@@ -19,6 +21,25 @@ def mnist_page(browser, app_url):
     page = context.new_page()
     open_app(page, f"{app_url}/mnist")
     return page, page.locator('[data-testid="stMain"]')
+
+
+def try_a_test_digit_with_the_keyboard(page, main):
+    """The canvas's alternative that needs no pointer (and no file): Tab to the "Draw" tab,
+    two arrows right to "A test digit", Tab to its number, type it, Enter: the network's
+    reading of MNIST's test image 0 appears, its picture described."""
+    stops = tab_through(page, stop=lambda name: name == "Draw", indicators=False)
+    assert stops[-1]["name"] == "Draw", [s["name"] for s in stops]
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    stops = tab_through(page, stop=lambda name: name.startswith("Test image number"),
+                        indicators=False)
+    assert stops[-1]["name"].startswith("Test image number"), [s["name"] for s in stops]
+    page.keyboard.type("0")
+    page.keyboard.press("Enter")
+    wait_for_app_idle(page)
+    assert re.fullmatch(r"\d \(\d+\.\d%\)", metric(main, "prediction")), metric(main, "prediction")
+    seen = main.locator('img[alt^="Your digit, white on black"]')
+    assert seen.count() == 1 and "; read as " in seen.get_attribute("alt")
 
 
 def test_tiny_training_run_then_stop(page, app_url):
@@ -52,6 +73,9 @@ def test_tiny_training_run_then_stop(page, app_url):
     assert progress_text(main).startswith("finished · epoch 2/2")
     assert main.get_by_text("Draw a digit, white on black").count() == 1
     save_screenshot(page, "mnist-results")
+    try_a_test_digit_with_the_keyboard(page, main)
+    assert_accessible(page, "mnist, a finished run and a test digit",
+                      screenshot="accessibility-mnist-results")
 
     # 2. A long run (30 epochs) ended by Stop after its first epoch.
     start_training(main, epochs=30, examples=1000)

@@ -1,7 +1,8 @@
 """Teach your own classes in Chromium: two classes from uploads (crops of two different sample
 photos), train, read the validation accuracy, and predict a new photo — it comes out as the
-class it was cropped from, with probabilities that sum to 1."""
+class it was cropped from, with probabilities that sum to 1; the page then meets WCAG 2.1 AA."""
 
+from accessibility import assert_accessible
 from drivers import payload, wait_until
 from harness import assert_no_exception, open_app, save_screenshot, wait_for_app_idle
 from tests.transfer.test_transfer_support import variants
@@ -57,3 +58,8 @@ def test_two_classes_train_and_predict_a_new_photo(page, app_url):
     wait_for_app_idle(page, timeout_ms=120_000)
     assert_no_exception(page, "transfer, prediction")
     save_screenshot(page, "transfer-trained")
+    cam = main.locator('img[alt^="Grad-CAM of new_coffee.png for “coffee” (your model): "]')
+    assert cam.count() == 1, main.locator("img").evaluate_all("images => images.map(i => i.alt)")
+    assert chart.get_attribute("aria-label").startswith("Top-2 for new_coffee.png: coffee ")
+    assert_accessible(page, "transfer, two classes trained and a photo predicted",
+                      screenshot="accessibility-transfer-trained")
