@@ -91,12 +91,19 @@ def stop_process_group(process, grace_s=10):
     """SIGTERM the server's process group, then SIGKILL whatever is left after ``grace_s``."""
     if process.poll() is not None:
         return
-    pgid = os.getpgid(process.pid)
-    os.killpg(pgid, signal.SIGTERM)
+    try:
+        pgid = os.getpgid(process.pid)
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:  # exited between poll() and here
+        process.wait(timeout=grace_s)
+        return
     try:
         process.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
-        os.killpg(pgid, signal.SIGKILL)
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         process.wait(timeout=grace_s)
 
 

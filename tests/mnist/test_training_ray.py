@@ -68,13 +68,22 @@ def ray_cluster():
 
             ray.shutdown()
         finally:
-            os.killpg(head.pid, signal.SIGTERM)
+            signal_group(head.pid, signal.SIGTERM)
             try:
                 head.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 pass
-            os.killpg(head.pid, signal.SIGKILL)  # whatever of the group is left
+            # whatever of the group is left; once every member has exited the
+            # group is gone and killpg raises ProcessLookupError
+            signal_group(head.pid, signal.SIGKILL)
             head.wait(timeout=20)
+
+
+def signal_group(pgid, signum):
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture(scope="module")
