@@ -5,6 +5,8 @@ server rather than Chromium renderers sharing its cores. 127.0.0.1 only.
     async with HeadlessSession(url) as session:
         await session.open("classify")                 # first script run of the page
         seconds = await session.upload("cat-1.png", data)   # until that photo's top-5 arrives
+        await session.run([session.state("batch size", double_value=64)])   # any widget, by label
+        session.texts                  # headings, markdown, captions, progress texts of that run
 
 The XSRF token is read from the cookie the server sets on its health check and sent back the way
 the browser does (websocket subprotocol, ``X-Xsrftoken`` header), so the server's protection
@@ -53,6 +55,8 @@ class HeadlessSession:
         self.url, self.timeout = url, timeout
         self.session_id = self.uploader_id = self.page = None
         self.token = ""
+        self.widgets = {}       # label → the widget's proto (its ``id``, options, …), as drawn
+        self.texts = []         # what the last run showed in words (headings, markdown, …)
 
     async def __aenter__(self):
         from websockets.asyncio.client import connect
@@ -84,6 +88,7 @@ class HeadlessSession:
         back.rerun_script.widget_states.widgets.extend(widget_states)
         await self.send(back)
         seen_heading, chart_at = False, None
+        self.texts = []
         while True:
             message = await self.receive()
             kind = message.WhichOneof("type")
@@ -98,6 +103,7 @@ class HeadlessSession:
                     self.uploader_id = element.file_uploader.id
                 if which == "heading" and element.heading.body == until_chart_after:
                     seen_heading = True
+                self.note(element, which)
                 if which == "vega_lite_chart" and seen_heading and chart_at is None:
                     chart_at = time.perf_counter()
             elif kind == "script_finished":
@@ -108,10 +114,31 @@ class HeadlessSession:
                     raise SessionError(f"the run finished without a top-5 for {until_chart_after}")
                 return chart_at
 
+    def note(self, element, which):
+        """Keep the widgets (by label) and the words of an element just drawn."""
+        body = getattr(element, which)
+        if hasattr(body, "id") and hasattr(body, "label") and body.label:
+            self.widgets[body.label] = body
+        for field in ("body", "text"):
+            if isinstance(getattr(body, field, None), str) and getattr(body, field):
+                self.texts.append(getattr(body, field))
+
+    def state(self, label, **value):
+        """A WidgetState for the widget drawn with ``label``: e.g. ``double_value=64`` (number
+        input), ``string_value="Title"`` (selectbox: the option as shown), ``trigger_value=True``
+        (button)."""
+        if label not in self.widgets:
+            raise SessionError(f"no widget labelled {label!r} on {self.page}")
+        state = BackMsg_pb2.BackMsg().rerun_script.widget_states.widgets.add()
+        state.id = self.widgets[label].id
+        for field, content in value.items():
+            setattr(state, field, content)
+        return state
+
     async def open(self, page):
-        self.page = page
+        self.page, self.uploader_id, self.widgets = page, None, {}
         await self.run()
-        if self.session_id is None or self.uploader_id is None:
+        if self.session_id is None or (page == "classify" and self.uploader_id is None):
             raise SessionError("the page did not start a session with a file uploader")
 
     async def upload(self, name, data):

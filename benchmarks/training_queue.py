@@ -53,7 +53,6 @@ def run_setting(workers, sessions, waves, examples, epochs):
     from cnn_core.mnist import queue as training_queue
 
     os.environ["CNNLAB_TRAINING_WORKERS"] = str(workers)
-    os.environ["CNNLAB_MAX_QUEUED"] = str(max(20, sessions))
     training_queue._SHARED = None  # a fresh queue (and worker pool) for this setting
     pages = [AppTest.from_file(PAGE, default_timeout=120) for _ in range(sessions)]
     for at in pages:

@@ -91,7 +91,7 @@ def test_a_setting_that_cannot_be_read_names_neither_value_nor_variable(server, 
     from cnn_core.mnist import queue
 
     monkeypatch.setattr(queue, "_SHARED", None)
-    monkeypatch.setenv("CNNLAB_MAX_QUEUED", "/srv/cnnlab-secret/twenty")
+    monkeypatch.setenv("CNNLAB_MAX_TRAINING_SECONDS", "/srv/cnnlab-secret/twenty")
     app = AppTest.from_file(str(REPO_ROOT / "app_pages" / "mnist.py"), default_timeout=120)
     app.run()
     assert [e.value for e in app.error] == [

@@ -2,9 +2,17 @@
 default) or TensorFlow (the reference), and called from many sessions at once.
 
 OpenVINO: ``openvino.convert_model(keras_model)`` then ``Core().compile_model(..., "CPU",
-config)`` with ``PERFORMANCE_HINT`` THROUGHPUT (several CPU streams, one infer request each:
-concurrent callers run in parallel on different streams, a lone caller's batch is split over
-the idle ones) or LATENCY (one stream using every core). ``INFERENCE_PRECISION_HINT`` is always
+config)``. The default, hint ``"batching"``, serves a lone request and a crowd alike: the
+LATENCY performance hint (one stream using every core: a lone photo at the fastest single-image
+speed) behind a dynamic batcher (``Batcher``): a request that finds the model idle runs at once,
+alone — it never waits for company — and requests that arrive while a batch is running are
+gathered into the next batch (at most ``max_batch`` rows; a larger request is split), which the
+one stream computes at about the THROUGHPUT hint's images per second (docs/serving.md says why
+and benchmarks/classify_bench.py measures it). The plain hints stay selectable as baselines:
+``"throughput"`` (several CPU streams, one infer request each: concurrent callers run in
+parallel on different streams, a lone caller's batch is split over the idle ones, but a lone
+image gets one stream's share of the cores) and ``"latency"`` (one stream, callers take turns).
+``INFERENCE_PRECISION_HINT`` is always
 set: ``f32``, or ``bf16`` where the CPU has it — the CPU plugin's default on a BF16 CPU is bf16,
 so leaving it unset would silently lower float32's precision.
 TensorFlow: a ``tf.function`` traced once for any batch size; bfloat16 = a per-layer
@@ -12,15 +20,16 @@ TensorFlow: a ``tf.function`` traced once for any batch size; bfloat16 = a per-l
 
 Interface for other modules:
     compile_model(keras_model, runtime="openvino"|"tensorflow", precision="float32"|"bfloat16",
-                  hint="throughput"|"latency") → CompiledModel
-        ``compiled(x)``: float32 numpy (n, ...) → float32 numpy (n, ...) for any n; thread-safe.
+                  hint="batching"|"throughput"|"latency") → CompiledModel
+        ``compiled(x)``: float32 numpy (n, ...) → float32 numpy (n, ...) for any n; thread-safe;
+        concurrent callers each get exactly their own rows (and their own exception).
         Works for any single-input Keras model (a classifier, or a backbone cut at its pooled
         features); a model with several outputs gives a list of arrays, in its order.
     bfloat16_support() → (bool, reason in words)
     server_runtime() → "openvino", or ``CNNLAB_RUNTIME`` (the load benchmark compares both)
     freeze_long_lived_objects(): gc.freeze() once shared models are built (see there)
     load_classifier(key, configured=None, runtime="openvino", precision="float32",
-                    download=False, progress=None) → Classifier
+                    download=False, progress=None, hint="batching") → Classifier
         ``classifier.predict(uint8 (n, s, s, 3)) → float32 (n, 1000)``;
         ``.predict_with_cams(pixels, k) → (probabilities, [{class index: (h, w) map}])``: the
         Grad-CAM of each image's top-k classes from the same forward pass, where the network's
@@ -30,10 +39,13 @@ Interface for other modules:
         ``.weights`` (path) say what it is.
 """
 
+import atexit
+import collections
 import functools
 import queue
 import threading
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +57,17 @@ from cnn_core.imagenet.models import model_spec, resolve_weights, top_k_indices
 runtimes = ("openvino", "tensorflow")
 runtime_titles = {"openvino": "OpenVINO", "tensorflow": "TensorFlow"}
 precisions = ("float32", "bfloat16")
-hints = ("throughput", "latency")
+hints = ("batching", "throughput", "latency")
+default_hint = "batching"           # LATENCY hint + dynamic batching: see Batcher
+# Rows one gathered batch holds at most: 8 images per batch already compute at a full batch's
+# speed per image (SqueezeNet, Inception v3, f32 and bf16), and each of the two infer requests
+# keeps buffers for its largest batch (SqueezeNet: ~100 MB at 16 images).
+max_batch_rows = 8
+# Batch sizes the batcher runs: OpenVINO prepares its kernels for each new input shape (bf16
+# Inception v3: +60 ms the first time a batch size is seen), so batches keep to a few sizes,
+# all prepared when the model is compiled; rows beyond one go in the next batch.
+batch_sizes = (1, 2, 4, 8)
+batch_workers = 2                   # batches in flight: one computing, the next submitted
 openvino_precision = {"float32": "f32", "bfloat16": "bf16"}
 _convert_lock = threading.Lock()      # one conversion at a time: they are CPU- and RAM-heavy
 
@@ -72,7 +94,7 @@ def server_runtime():
     return choice("CNNLAB_RUNTIME", "openvino", runtimes)
 
 
-def check_choice(runtime, precision, hint="throughput"):
+def check_choice(runtime, precision, hint=default_hint):
     if runtime not in runtimes:
         raise CNNLabError(f"Unknown runtime {runtime!r}; choose one of {', '.join(runtimes)}.")
     if precision not in precisions:
@@ -106,7 +128,7 @@ def keras_forward(model):
 class TensorFlowModel(CompiledModel):
     runtime = "tensorflow"
 
-    def __init__(self, model, precision="float32", hint="throughput"):
+    def __init__(self, model, precision="float32", hint=default_hint):
         self.precision, self.hint = precision, hint
         if precision == "bfloat16":
             model = with_dtype_policy(model, "mixed_bfloat16")
@@ -126,21 +148,28 @@ class OpenVINOModel(CompiledModel):
 
     runtime = "openvino"
 
-    def __init__(self, model, precision="float32", hint="throughput"):
+    def __init__(self, model, precision="float32", hint="throughput", requests=0):
         import openvino as ov
 
         self.precision, self.hint = precision, hint
         with _convert_lock:       # the traced function converts any Keras model, Sequential too
-            converted = ov.convert_model(keras_forward(model).get_concrete_function())
-        config = {"PERFORMANCE_HINT": hint.upper(),
+            function = keras_forward(model).get_concrete_function()
+            converted = ov.convert_model(function)
+        config = {"PERFORMANCE_HINT": "LATENCY" if hint == "batching" else hint.upper(),
                   "INFERENCE_PRECISION_HINT": openvino_precision[precision],
                   # A server shares its cores (Streamlit, Grad-CAM, other processes): a thread
                   # pinned to a busy core stalls the whole parallel section.
                   "ENABLE_CPU_PINNING": False}
         self.compiled = openvino_core().compile_model(converted, "CPU", config)
+        # OpenVINO lists a converted function's outputs sorted by tensor name (Identity,
+        # Identity_1, Identity_10, Identity_11, Identity_2, …), not in the model's order: map
+        # each of the model's outputs, in order, to its index among the compiled ones.
+        position = {output.get_any_name(): index
+                    for index, output in enumerate(self.compiled.outputs)}
+        self.output_order = [position[tensor.name] for tensor in function.outputs]
         self.streams = int(self.compiled.get_property("NUM_STREAMS"))
-        count = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-        self.idle = queue.SimpleQueue()
+        count = requests or int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        self.idle = queue.LifoQueue()      # the last used first: its buffers are still in cache
         for _ in range(max(1, count)):
             self.idle.put(self.compiled.create_infer_request())
 
@@ -154,34 +183,252 @@ class OpenVINOModel(CompiledModel):
         return requests
 
     def __call__(self, inputs):
+        return self.infer(inputs)
+
+    def infer(self, inputs):
+        """Run ``inputs`` now on the borrowed infer requests (no batching with other callers)."""
         inputs = np.ascontiguousarray(inputs, np.float32)
         count = len(self.compiled.outputs)
         if len(inputs) == 0:
             outputs = [np.zeros((0, *(dim.get_length() for dim in
                                       list(output.get_partial_shape())[1:])), np.float32)
-                       for output in self.compiled.outputs]
+                       for output in (self.compiled.outputs[i] for i in self.output_order)]
             return outputs if count > 1 else outputs[0]
         requests = self.borrow(min(len(inputs), self.streams))
         try:
-            chunks = np.array_split(inputs, len(requests))
-            for request, chunk in zip(requests, chunks):
-                request.start_async({0: chunk}, share_inputs=False)
+            chunks = np.array_split(inputs, len(requests))     # contiguous rows, not copied:
+            for request, chunk in zip(requests, chunks):        # this call waits for them
+                request.start_async({0: chunk}, share_inputs=True)
             parts = [[] for _ in range(count)]
             for request in requests:
                 request.wait()
-                for index, part in enumerate(parts):
+                for index, part in zip(self.output_order, parts):
                     part.append(request.get_output_tensor(index).data.copy())
-            outputs = [np.concatenate(part).astype(np.float32, copy=False) for part in parts]
+            outputs = [(part[0] if len(part) == 1 else np.concatenate(part)).astype(
+                np.float32, copy=False) for part in parts]
             return outputs if count > 1 else outputs[0]
         finally:
             for request in requests:
                 self.idle.put(request)
 
 
-def compile_model(model, runtime="openvino", precision="float32", hint="throughput"):
+class BatchingOpenVINOModel(CompiledModel):
+    """The default: the LATENCY-hint model (one stream using every core) behind a ``Batcher``,
+    so that a lone request runs at once on every core and concurrent ones share batches."""
+
+    runtime = "openvino"
+
+    def __init__(self, model, precision="float32", hint="batching", max_batch=max_batch_rows,
+                 in_flight=None):
+        self.precision, self.hint = precision, hint
+        in_flight = in_flight or batch_workers
+        self.model = OpenVINOModel(model, precision, hint, in_flight)    # compiled with LATENCY
+        self.compiled, self.streams = self.model.compiled, self.model.streams
+        count = len(self.compiled.outputs)
+        sizes = tuple(size for size in batch_sizes if size <= max_batch)
+        dims = list(self.compiled.inputs[0].get_partial_shape())[1:]
+        if all(dim.is_static for dim in dims):   # prepare each batch shape once, now
+            for size in sizes:
+                self.model.infer(np.zeros((size, *(dim.get_length() for dim in dims)),
+                                          np.float32))
+        self.batcher = Batcher(functools.partial(infer_as_list, self.model, count), max_batch,
+                               workers=in_flight, sizes=sizes)
+        # The batcher's thread holds the compiled model, not this wrapper: when the wrapper is
+        # dropped (a test's model, an evicted one), the thread is told to end.
+        weakref.finalize(self, self.batcher.stop)
+
+    def __call__(self, inputs):
+        inputs = np.ascontiguousarray(inputs, np.float32)
+        if len(inputs) == 0:
+            return self.model.infer(inputs)
+        outputs = self.batcher(inputs)
+        return outputs if len(outputs) > 1 else outputs[0]
+
+
+def infer_as_list(model, count, inputs):
+    outputs = model.infer(inputs)
+    return list(outputs) if count > 1 else [outputs]
+
+
+class Job:
+    """One caller's rows on their way through a ``Batcher``, filled slice by slice."""
+
+    def __init__(self, inputs):
+        self.inputs = inputs                # (n, ...) float32
+        self.taken = 0                      # rows handed to a batch so far
+        self.parts = {}                     # start row → [output array, ...] of that slice
+        self.received = 0
+        self.outputs = self.error = None
+        self.lock = threading.Lock()        # two serving threads may finish its slices
+        self.done = threading.Event()
+
+    def receive(self, outputs, start):
+        with self.lock:
+            if self.done.is_set():          # a slice of it failed
+                return
+            self.parts[start] = outputs
+            self.received += len(outputs[0])
+            if self.received == len(self.inputs):
+                parts = [self.parts[key] for key in sorted(self.parts)]
+                self.outputs = [part[0] if len(parts) == 1 else np.concatenate(part)
+                                for part in zip(*parts)]
+                self.done.set()
+
+    def fail(self, error):
+        with self.lock:
+            if not self.done.is_set():
+                self.error = error
+                self.done.set()
+
+
+_live_batchers = weakref.WeakSet()
+_live_lock, _exit_hook = threading.Lock(), []
+
+
+def _stop_batchers_at_exit():
+    """End every batcher's threads before the interpreter shuts down: a serving thread that
+    drops the last hold on a compiled model while OpenVINO is torn down aborts the process
+    ("terminate called without an active exception"). Registered when the first batcher starts
+    — after OpenVINO and TensorFlow registered theirs — so that it runs before them (atexit runs
+    the last registered first)."""
+    for batcher in list(_live_batchers):
+        batcher.stop()
+    for thread in threading.enumerate():     # stopped ones too: their last act frees the model
+        if thread.name == "cnnlab-batcher" and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+
+class Batcher:
+    """Dynamic batching in front of one forward pass ``run(x) → [outputs]``, thread-safe.
+
+    A serving thread takes every request waiting when a slot is free and runs them as one
+    batch of at most ``max_batch`` rows — the largest of ``sizes`` that the waiting rows fill
+    (all sizes up to ``max_batch`` by default) — first come, first served; a request larger than
+    the room left is split, its rest leads the next batch. A request that arrives while nothing
+    waits and a slot is free is run at once, alone, in its caller's own thread — nothing ever
+    waits for company, there is no timer and no polling — and those that arrive while batches
+    run are gathered into the next one.
+    ``workers`` threads (2 by default, each with its own infer request) keep the next batch
+    submitted while one computes, so the cores never idle between batches while callers are
+    still reading their rows (OpenVINO runs them one after the other on the single LATENCY
+    stream). Each caller gets exactly its own rows back, or the exception its batch raised; the
+    threads keep serving after an exception. ``sizes`` counts the batches run by their rows.
+    """
+
+    def __init__(self, run, max_batch=max_batch_rows, workers=1, sizes=None):
+        self.run, self.max_batch = run, max_batch
+        self.allowed = sorted({1, *(sizes or range(1, max_batch + 1))})
+        self.jobs = collections.deque()
+        self.ready = threading.Condition()
+        self.stopped = False
+        self.sizes = collections.Counter()      # rows in a batch → batches run with that many
+        self.workers, self.running = workers, 0   # batches at most / now being run
+        self.threads = [threading.Thread(target=self.serve, name="cnnlab-batcher", daemon=True)
+                        for _ in range(workers)]
+        for thread in self.threads:
+            thread.start()
+        with _live_lock:
+            if not _live_batchers and not _exit_hook:
+                atexit.register(_stop_batchers_at_exit)
+                _exit_hook.append(True)
+            _live_batchers.add(self)
+
+    def __call__(self, inputs):
+        """(n, ...) → [output (n, ...) per model output], n ≥ 1; blocks until computed."""
+        job = Job(inputs)
+        with self.ready:
+            if self.stopped:
+                raise RuntimeError("this batcher has been stopped")
+            alone = not self.jobs and self.running < self.workers
+            self.jobs.append(job)
+            if alone:       # nothing waits and a slot is free: run it here, in this thread,
+                batch = self.take()       # sparing two thread switches (lone-request latency)
+            if self.jobs:   # (the rest of a request too large for one batch)
+                self.ready.notify()
+        if alone:
+            try:
+                self.run_batch(batch)
+            finally:
+                self.release()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.outputs
+
+    def stop(self):
+        with self.ready:
+            self.stopped = True
+            self.ready.notify_all()
+
+    def gather(self):
+        """[(job, start, stop)] of the next batch, taken from the waiting jobs (lock held)."""
+        waiting = sum(len(job.inputs) - job.taken for job in self.jobs)
+        rows = max(size for size in self.allowed if size <= min(waiting, self.max_batch))
+        batch, room = [], rows
+        while self.jobs and room:
+            job = self.jobs[0]
+            start = job.taken
+            stop = min(len(job.inputs), start + room)
+            batch.append((job, start, stop))
+            job.taken, room = stop, room - (stop - start)
+            if stop == len(job.inputs):
+                self.jobs.popleft()
+        self.sizes[rows] += 1
+        return batch
+
+    def take(self):
+        """The next batch, counted as running (lock held)."""
+        self.running += 1
+        return self.gather()
+
+    def release(self):
+        """One batch done: its slot goes to whatever waits."""
+        with self.ready:
+            self.running -= 1
+            if self.jobs:
+                self.ready.notify()
+
+    def serve(self):
+        while True:
+            with self.ready:
+                while not (self.jobs and self.running < self.workers) and not self.stopped:
+                    self.ready.wait()
+                if not self.jobs:
+                    return
+                batch = self.take()
+            try:
+                self.run_batch(batch)
+            finally:
+                self.release()
+
+    def run_batch(self, batch):
+        slices = [job.inputs[start:stop] for job, start, stop in batch]
+        try:
+            outputs = self.run(slices[0] if len(slices) == 1 else np.concatenate(slices))
+        except BaseException as error:           # noqa: BLE001 - handed to its callers
+            for job, _, _ in batch:
+                self.abandon(job, error)
+            return
+        offset = 0
+        for job, start, stop in batch:
+            count = stop - start
+            job.receive([output[offset:offset + count] for output in outputs], start)
+            offset += count
+
+    def abandon(self, job, error):
+        """Fail ``job``, and drop the rest of it if it is still waiting (it was split)."""
+        with self.ready:
+            if job in self.jobs:
+                self.jobs.remove(job)
+        job.fail(error)
+
+
+def compile_model(model, runtime="openvino", precision="float32", hint=default_hint):
     """Compile any single-input Keras model; see the module docstring."""
     check_choice(runtime, precision, hint)
-    kind = OpenVINOModel if runtime == "openvino" else TensorFlowModel
+    if runtime == "tensorflow":
+        return TensorFlowModel(model, precision, hint)
+    kind = BatchingOpenVINOModel if hint == "batching" else OpenVINOModel
     return kind(model, precision, hint)
 
 
@@ -208,7 +455,7 @@ def with_dtype_policy(model, policy):
 class Classifier:
     """An ImageNet model with its weights and a compiled forward pass, shared by all sessions."""
 
-    def __init__(self, spec, model, runtime="openvino", precision="float32", hint="throughput",
+    def __init__(self, spec, model, runtime="openvino", precision="float32", hint=default_hint,
                  weights=""):
         import keras
 
@@ -297,7 +544,7 @@ def freeze_long_lived_objects():
 
 
 def load_classifier(key, configured=None, runtime="openvino", precision="float32",
-                    download=False, progress=None, hint="throughput"):
+                    download=False, progress=None, hint=default_hint):
     """Build ``key``'s model, load its resolved weights, compile it for ``runtime``."""
     check_choice(runtime, precision, hint)
     spec = model_spec(key)

@@ -35,6 +35,10 @@ from cnn_core.mnist.jobs import JobCancelled, JobFailed, run_job
 
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
+# Workers train at a lower CPU priority than the Streamlit process (Linux nice +10: about a tenth
+# of a core's share when both want it): a class's clicks, uploads and calculator reruns are
+# answered first, training takes every cycle they leave (issue 21: cheap pages must not starve).
+WORKER_NICENESS = 10
 EVALUATION_GRACE_SECONDS = 120.0  # past the time limit: the test-set evaluation and saving
 
 
@@ -57,6 +61,7 @@ def _worker_main(conn, stop_event) -> None:
     process falls silent even when its job is in a long step without progress events."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's (or CLI's) to handle
+    os.nice(WORKER_NICENESS)
     import keras  # noqa: F401 -- warm: the first job does not wait for the import
 
     send_lock, busy = threading.Lock(), threading.Event()

@@ -5,13 +5,15 @@
     job = queue.submit(JobSpec("fast", settings, train_examples=2000), owner=session_id,
                        keep_alive=lambda: session_is_open)
 
-One job per owner (a browser session) at a time; at most ``max_queued`` jobs wait, beyond that
-``submit`` refuses with a message and queues nothing. A waiting job whose session has been gone
-``queued_grace`` seconds leaves the queue; a running one stops after ``running_grace``.
+Long work is queued, never refused: every submit gets a place in line and an estimate. Memory
+stays bounded by the sessions, not by a cap on the queue: each owner (a browser session) has at
+most one job waiting — a new submit while its job waits *replaces* that job, in the same place
+in line — and one training (the page offers Train again only once its job is done). A waiting
+job whose session has been gone ``queued_grace`` seconds leaves the queue; a running one stops
+after ``running_grace``.
 
 Environment: CNNLAB_TRAINING_WORKERS (local worker processes; default 2 on 2 cores, one per
-2 cores above),
-CNNLAB_MAX_QUEUED (default 20), CNNLAB_RAY_ADDRESS (run jobs as Ray tasks on that cluster),
+2 cores above), CNNLAB_RAY_ADDRESS (run jobs as Ray tasks on that cluster),
 CNNLAB_RAY_NUM_CPUS / CNNLAB_RAY_NUM_GPUS (resources per job; default 1 / 0),
 CNNLAB_MAX_TRAINING_SECONDS (a job's time limit; default 1,800).
 """
@@ -35,10 +37,9 @@ from cnn_core.mnist.jobs import (
 class TrainingQueue:
     """First come, first served over an executor with ``executor.capacity`` slots."""
 
-    def __init__(self, executor, max_queued: int = 20, queued_grace: float = 10.0,
-                 running_grace: float = 30.0, max_seconds: float = 30 * 60):
+    def __init__(self, executor, queued_grace: float = 10.0, running_grace: float = 30.0,
+                 max_seconds: float = 30 * 60):
         self.executor = executor
-        self.max_queued = max_queued
         self.queued_grace, self.running_grace = queued_grace, running_grace
         self.max_seconds = max_seconds
         self._lock = threading.Condition()
@@ -61,16 +62,13 @@ class TrainingQueue:
         spec = JobSpec(spec.recipe_name, spec.settings, spec.train_examples,
                        min(spec.max_seconds, self.max_seconds))
         with self._lock:
-            mine = [j for j in [*self._waiting, *self._handed] if j.owner == owner]
-            if mine:
-                raise CNNLabError(f"This session already has a training job "
-                                  f"({mine[0].describe()}): one job per session; stop or "
-                                  "cancel it first.")
-            if len(self._waiting) >= self.max_queued:
-                raise CNNLabError(f"The training queue is full ({self.max_queued} jobs waiting). "
-                                  "Nothing was queued; try again in a few minutes.")
             job = Job(spec, owner, keep_alive, self)
-            self._waiting.append(job)
+            waiting = next((j for j in self._waiting if j.owner == owner), None)
+            if waiting is None:
+                self._waiting.append(job)
+            else:  # the session changed its mind: the new job takes the old one's place
+                self._waiting[self._waiting.index(waiting)] = job
+                self._finish(waiting, "cancelled")
             self._start_dispatcher()
             self._hand_over()
         return job
@@ -251,6 +249,6 @@ def shared_queue() -> TrainingQueue:
     with _SHARED_LOCK:
         if _SHARED is None:
             _SHARED = TrainingQueue(
-                executor_from_environment(), positive_number("CNNLAB_MAX_QUEUED", 20),
+                executor_from_environment(),
                 max_seconds=positive_number("CNNLAB_MAX_TRAINING_SECONDS", 30 * 60.0, float))
         return _SHARED
