@@ -16,6 +16,7 @@ PAGES = [
     ("app_pages/mnist.py", "MNIST training", ":material/draw:"),
     ("app_pages/classify.py", "Classify photos", ":material/photo_camera:"),
     ("app_pages/transfer.py", "Teach your own classes", ":material/school:"),
+    ("app_pages/inside.py", "Inside a CNN", ":material/visibility:"),
 ]
 
 

@@ -146,6 +146,10 @@ if jobs and jobs[-1].result is not None and jobs[-1].result.evaluation is not No
     d2.download_button("Download history (CSV)", views.history_csv(job.history),
                        f"mnist_{job.spec.recipe_name}_history.csv", "text/csv",
                        on_click="ignore", icon=":material/download:")
+    if st.button("Look inside this model", icon=":material/visibility:",
+                 help="its feature maps, kernels and mistakes, layer by layer"):
+        st.session_state["inside_model"] = f"run{len(jobs)}"
+        st.switch_page("app_pages/inside.py")
 
     st.header("Try it: your own digit")
     draw, upload, test_digit = st.tabs(["Draw", "Upload a photo", "A test digit"])

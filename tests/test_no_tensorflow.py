@@ -32,7 +32,8 @@ def run(body):
 
 def test_calculator_modules_import_no_tensorflow():
     body = ("import cnn_core, cnn_core.networks, cnn_core.calculator, cnn_core.theory, "
-            "cnn_core.calculator.__main__, cnn_core.theory.facts, cnn_core.theory.oom_fixes\n"
+            "cnn_core.calculator.__main__, cnn_core.theory.facts, cnn_core.theory.oom_fixes, "
+            "cnn_core.inside\n"
             "from cnn_core.calculator import analyze\n"
             "from cnn_core.networks import preset\n"
             "analyze(*preset('vgg16'))")

@@ -35,6 +35,9 @@ PAGES = [
     ("mnist", "/mnist", "Train", 0, 0),
     ("classify", "/classify", "Upload", 3 * (4 + 1), 3),   # 3 samples: 4 steps, Grad-CAM, top-5
     ("transfer", "/transfer", "Add class", 0, 0),
+    # the shipped MNIST CNN on test digit 0: the digit, 7 layers, the kernels, Grad-CAM, the
+    # enlarged channel (in its expander); the filter heatmap
+    ("inside", "/inside", "Run occlusion for “7” (17 forward passes)", 11, 1),
 ]
 IDS = [p[0] for p in PAGES]
 POSITIVE_TABINDEX = "() => document.querySelectorAll('[tabindex]:not([tabindex^=\"-\"])" \
