@@ -6,6 +6,7 @@ from functools import partial
 
 import streamlit as st
 
+from cnn_core.calculator import architecture_figures
 from cnn_core.errors import CNNLabError
 from cnn_core.imagenet import classify
 from cnn_core.imagenet import models as imagenet_models
@@ -101,6 +102,10 @@ with st.sidebar:
     st.caption(f":material/memory: **In use: {models[serving.key].title}**{fallback}, "
                f"{inference.runtime_titles[classifier.runtime]} {precision}, shared by every "
                "session." + ("" if bf16_ok else f" bfloat16 is not offered: {bf16_why}."))
+    params, macs = architecture_figures(serving.key)
+    st.caption(f"{params:,} parameters · {macs / 1e9:,.2f} G multiply-accumulates per photo")
+    st.page_link("app_pages/calculator.py", label="Open it in the calculator",
+                 icon=":material/calculate:", query_params={"preset": serving.key})
 
 folder = st.toggle("Upload a whole folder")
 uploads = st.file_uploader("Photos", accept_multiple_files="directory" if folder else True)
@@ -148,6 +153,13 @@ def results_ui(sources):
                                                        stage_alts(result.name, pictures)):
                 column.image(picture, caption=caption, width="stretch", alt=alt)
             st.caption(classify.describe_result(classifier, result))
+            if st.button("Look inside the network for this photo", key=f"inside_{result.digest}",
+                         icon=":material/visibility:"):
+                st.session_state.update(
+                    inside_model="classify", inside_photo_kind="The photo from Classify",
+                    inside_photo=(result.name.rsplit("/", 1)[-1], result.image.pixels),
+                    inside_classify=(serving.key, serving.weights))
+                st.switch_page("app_pages/inside.py")
             columns = st.columns([3, 2, 3] if compare_key else [3, 2])
             title = classifier.spec.title
             columns[0].vega_lite_chart(spec=top_k_chart(result.top, title), width="stretch",

@@ -209,6 +209,12 @@ def try_ui(model):
         cam = model.grad_cam(image.pixels, model.classes.index(chosen))
         right.image(heatmap_overlay(image.resized, cam), caption=f"Where it saw “{chosen}”",
                     width=240, alt=grad_cam_alt(image.name, chosen, "your model", cam))
+    if st.button("Look inside your model", icon=":material/visibility:"):
+        st.session_state["inside_model"] = "transfer"
+        st.switch_page("app_pages/inside.py")
+    if st.button("Open this model in the calculator", icon=":material/calculate:"):
+        st.session_state["calc_handoff_json"] = model.model.to_json()  # its architecture only
+        st.switch_page("app_pages/calculator.py")
     st.download_button("Download the model (.keras)", model.to_bytes, "my_classes.keras",
                        icon=":material/download:", help="One file: preprocessing, backbone and "
                        "head; keras.models.load_model(path, safe_mode=True) reads it; it takes "

@@ -24,11 +24,12 @@ LAYERS = {
     "calculator": {"networks"},
     "theory": {"calculator", "networks"},
     "mnist": {"calculator", "networks"},
-    "imagenet": set(),
+    "imagenet": {"calculator"},  # the Classify sidebar quotes its model's size (issue 22)
     "transfer": {"imagenet", "calculator", "networks"},
+    "inside": {"mnist", "imagenet", "transfer", "calculator", "networks"},
 }
 PAGES = {"calculator": "calculator", "theory": "theory", "mnist": "mnist",
-         "classify": "imagenet", "transfer": "transfer", "home": None}
+         "classify": "imagenet", "transfer": "transfer", "inside": "inside", "home": None}
 
 
 def module_name(path: Path) -> str:

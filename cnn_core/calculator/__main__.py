@@ -1,6 +1,8 @@
 """The calculator's command line: ``python -m cnn_core.calculator``.
 
     python -m cnn_core.calculator --preset exercise2 --json
+    python -m cnn_core.calculator --preset resnet50 --batch-size 32
+    python -m cnn_core.calculator --model-file model.keras      # or .h5, .json
     python -m cnn_core.calculator --keras-json model.json --dtype mixed_float16
 
 Defaults are the calculator page's (``cnn_core.calculator.state``), so a preset gives the same
@@ -14,7 +16,7 @@ import json
 import sys
 
 from cnn_core.calculator.analysis import (DTYPES, OPTIMIZER_SLOTS, NetworkReport, analyze,
-                                         format_bytes)
+                                         analyze_graph, format_bytes)
 from cnn_core.errors import CNNLabError, quiet_operator_log
 
 
@@ -27,14 +29,19 @@ def _text_table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
 
 def _text_report(report: NetworkReport, breakdown: dict[str, int], optimizer: str) -> str:
     lines = [f"input {'×'.join(map(str, report.input_shape))}, dtype {report.dtype}", ""]
-    lines += _text_table([("layer", "type", "output shape", "params")] + [
-        (l.name, l.type, "×".join(map(str, l.output_shape)), f"{l.params:,}")
-        for l in report.layers], right={3})
+    lines += _text_table([("layer", "type", "output shape", "params", "MACs")] + [
+        (l.name, l.type, "×".join(map(str, l.output_shape)), f"{l.params:,}", f"{l.macs:,}")
+        for l in report.layers], right={3, 4})
     b = breakdown
+    peak, peak_layer = report.inference_peak
     lines += [""] + _text_table([
         ("total parameters", f"{report.total_params:,}",
          f"(trainable {report.trainable_params:,}, "
          f"non-trainable {report.non_trainable_params:,})"),
+        ("multiply-accumulates", f"{report.macs:,} MACs",
+         f"= {report.macs / 1e9:,.3f} G MACs; FLOPs = 2 × MACs = {report.flops:,}"),
+        ("activations alive at peak", f"{peak:,} bytes",
+         f"while {report.layers[peak_layer].name} runs" if peak_layer >= 0 else ""),
         ("predict one instance", f"{report.inference_bytes:,} bytes",
          f"= {format_bytes(report.inference_bytes)}"),
         (f"train, batch {b['batch_size']:,}", f"{b['bare_minimum']:,} bytes",
@@ -48,20 +55,25 @@ def _text_report(report: NetworkReport, breakdown: dict[str, int], optimizer: st
 
 def main(argv: list[str] | None = None) -> int:
     from cnn_core.calculator import state as page
-    from cnn_core.networks import PRESETS, preset
+    from cnn_core.calculator.catalog import (ALL_PRESETS, architecture_graph, check_preset_name,
+                                             is_architecture)
+    from cnn_core.networks import preset
 
     quiet_operator_log()
     parser = argparse.ArgumentParser(
         prog="python -m cnn_core.calculator",
-        description="Parameters and RAM of a CNN, from a preset or a Keras model.to_json(). "
+        description="Parameters, MACs and RAM of a CNN, from a preset, a Keras model.to_json() "
+                    "or a .keras/.h5 model file (its architecture only: nothing in it runs). "
                     "The defaults are the calculator page's: "
                     f"--optimizer {page.DEFAULT_OPTIMIZER} --batch-size "
                     f"{page.DEFAULT_BATCH_SIZE} --dtype {page.DEFAULT_DTYPE}, gradients counted; "
                     "so the same preset gives the same totals in both.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--preset", help=f"one of: {', '.join(PRESETS)}")
+    source.add_argument("--preset", help=f"one of: {', '.join(ALL_PRESETS)}")
     source.add_argument("--keras-json", metavar="FILE", help="a file holding model.to_json()")
+    source.add_argument("--model-file", metavar="FILE",
+                        help="a .keras, .h5 or .json Keras model (any graph)")
     parser.add_argument("--batch-size", type=int, default=page.DEFAULT_BATCH_SIZE,
                         help="default: %(default)s, as on the page")
     parser.add_argument("--dtype", default=page.DEFAULT_DTYPE,
@@ -75,12 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     gradients = not args.no_gradients
     try:
         if args.preset is not None:
-            input_shape, layers = preset(args.preset)
+            check_preset_name(args.preset)
+        if args.preset is not None and not is_architecture(args.preset):
+            report = analyze(*preset(args.preset), args.dtype)
+        elif args.preset is not None:
+            report = analyze_graph(architecture_graph(args.preset), args.dtype)
         else:
-            from cnn_core.calculator.keras_json import read_keras_json_file
+            from cnn_core.calculator.model_file import read_model_file
 
-            input_shape, layers = read_keras_json_file(args.keras_json)
-        report = analyze(input_shape, layers, args.dtype)
+            report = analyze_graph(read_model_file(args.keras_json or args.model_file),
+                                   args.dtype)
         payload = report.to_dict(args.batch_size, args.optimizer, gradients)
     except CNNLabError as err:
         print(f"error: {err.for_operator()}", file=sys.stderr)

@@ -4,10 +4,14 @@
 returns a ``NetworkReport``: every layer's output shape, parameters and activation size, the
 network's totals, the RAM to predict one instance and the RAM to train on a batch of N.
 
+``analyze_graph(graph, dtype)`` does the same for any graph of layer calls (``graph.py``: several
+inputs and outputs, merges, shared layers); ``analyze`` is a chain's graph.
+
 The memory rules (the classic exercise's, stated so they can be checked by hand):
-- predict one instance: a layer's input can be freed once its output is computed, so the peak
-  is the largest pair of consecutive activations (the input image counts as the first one),
-  plus all the parameters;
+- predict one instance: walk the layers in order; while a layer runs, every tensor already made
+  that a later layer still needs (or that is a model output) is alive, and so is the layer's own
+  output. The largest sum over the walk, plus all the parameters, is the figure. For a chain
+  this is the largest pair of consecutive activations (the input image counts as the first);
 - train on a batch of N, "bare minimum": every layer's activations are kept for
   back-propagation, so N × (sum of all activations) + N × input + parameters;
 - on top, as separate lines: parameter gradients (one per trainable parameter) and optimizer
@@ -27,6 +31,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from cnn_core.calculator.graph import MAX_GRAPH_CALLS, Graph, chain_graph, live_peak
 from cnn_core.errors import CNNLabError
 from cnn_core.networks import Layer, Shape
 from cnn_core.strict_values import MAX_LAYERS, shown, whole_number
@@ -81,6 +86,9 @@ class LayerReport:
     macs: int  # multiply-accumulates per instance (conv and dense layers)
     shape_working: str
     params_working: str
+    inputs: tuple[int, ...] = ()  # the tensors it reads (NetworkReport.tensor_name names them)
+    layer_name: str = ""  # the Keras layer of this call ("" → name)
+    call: int = 1  # which call of a shared layer
 
     @property
     def params(self) -> int:
@@ -89,9 +97,21 @@ class LayerReport:
 
 @dataclass(frozen=True)
 class NetworkReport:
-    input_shape: Shape
-    layers: tuple[LayerReport, ...]
+    input_shape: Shape  # the first input's
+    layers: tuple[LayerReport, ...]  # one per layer call, in walk order
     dtype: str
+    input_shapes: tuple[Shape, ...] = ()  # every input's (() → just input_shape)
+    input_names: tuple[str, ...] = ("input",)
+    outputs: tuple[int, ...] = ()  # the model's output tensors (() → the last layer's)
+
+    @property
+    def all_input_shapes(self) -> tuple[Shape, ...]:
+        return self.input_shapes or (self.input_shape,)
+
+    def tensor_name(self, tensor: int) -> str:
+        """Tensors: the inputs first (0 … k−1), then layer call i's output (k + i)."""
+        k = len(self.all_input_shapes)
+        return self.input_names[tensor] if tensor < k else self.layers[tensor - k].name
 
     # -- parameters ------------------------------------------------------------------------
     @cached_property
@@ -110,6 +130,11 @@ class NetworkReport:
     def macs(self) -> int:
         return sum(l.macs for l in self.layers)
 
+    @property
+    def flops(self) -> int:
+        """Floating-point operations: a multiply and an add per MAC."""
+        return 2 * self.macs
+
     # -- bytes -----------------------------------------------------------------------------
     @property
     def activation_itemsize(self) -> int:
@@ -121,7 +146,8 @@ class NetworkReport:
 
     @property
     def input_elements(self) -> int:
-        return math.prod(self.input_shape)
+        """One instance of every input."""
+        return sum(math.prod(shape) for shape in self.all_input_shapes)
 
     @property
     def input_bytes(self) -> int:
@@ -141,14 +167,35 @@ class NetworkReport:
         return layer.activation_elements * self.activation_itemsize
 
     @cached_property
+    def _liveness(self) -> tuple[int, int, tuple[int, ...], list[int]]:
+        shapes = self.all_input_shapes
+        sizes = [math.prod(s) for s in shapes] + [l.activation_elements for l in self.layers]
+        reads = [l.inputs or (i,) for i, l in enumerate(self.layers)]
+        outputs = self.outputs or (len(sizes) - 1,)
+        return live_peak(sizes, len(shapes), reads, outputs)
+
+    @property
     def inference_peak(self) -> tuple[int, int]:
-        """(bytes, i): the largest pair of consecutive activations is layer i-1's and i's
-        (i = 0 is the first layer; its predecessor is the input)."""
-        sizes = [self.input_elements] + [l.activation_elements for l in self.layers]
-        if len(sizes) == 1:
-            return sizes[0] * self.activation_itemsize, -1
-        best = max(range(1, len(sizes)), key=lambda i: sizes[i - 1] + sizes[i])
-        return (sizes[best - 1] + sizes[best]) * self.activation_itemsize, best - 1
+        """(bytes, i): the most activation memory alive at once while predicting one instance
+        is reached while layer i runs. For a chain: layer i-1's and i's outputs (the input's for
+        i = 0), the largest pair of consecutive activations."""
+        elements, i, _, _ = self._liveness
+        return elements * self.activation_itemsize, i
+
+    def tensor_bytes(self, tensor: int) -> int:
+        k = len(self.all_input_shapes)
+        elements = (math.prod(self.all_input_shapes[tensor]) if tensor < k
+                    else self.layers[tensor - k].activation_elements)
+        return elements * self.activation_itemsize
+
+    @property
+    def inference_live(self) -> tuple[int, ...]:
+        """The tensors alive beside the peak layer's own output, at the peak."""
+        return self._liveness[2]
+
+    def live_bytes(self) -> list[int]:
+        """Activation bytes alive while each layer runs (the walk the peak is the top of)."""
+        return [n * self.activation_itemsize for n in self._liveness[3]]
 
     @property
     def inference_bytes(self) -> int:
@@ -209,6 +256,7 @@ class NetworkReport:
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
             "macs": self.macs,
+            "flops": self.flops,
             "layers": [
                 {
                     "name": l.name,
@@ -219,6 +267,7 @@ class NetworkReport:
                     "non_trainable_params": l.non_trainable_params,
                     "activation_bytes": self.layer_activation_bytes(l),
                     "macs": l.macs,
+                    "inputs": [self.tensor_name(t) for t in l.inputs],
                 }
                 for l in self.layers
             ],
@@ -228,6 +277,8 @@ class NetworkReport:
             "inference_bytes": self.inference_bytes,
             "inference_peak_bytes": peak,
             "inference_peak_layer": peak_layer,
+            "inference_peak_layer_name": self.layers[peak_layer].name if peak_layer >= 0 else None,
+            "inference_peak_alive": [self.tensor_name(t) for t in self.inference_live],
             "batch_size": breakdown["batch_size"],
             "optimizer": resolve_optimizer(optimizer),
             "training_bytes": breakdown["bare_minimum"],
@@ -258,8 +309,8 @@ def _keras_style_names(layers: list[Layer]) -> list[str]:
 
 def analyze(input_shape, layers: list[Layer], dtype: str = "float32") -> NetworkReport:
     """Walk the stack; raise CNNLabError naming the first layer that cannot be built."""
-    shape = input_shape = _check_input_shape(input_shape)
-    dtype = resolve_dtype(dtype)
+    input_shape = _check_input_shape(input_shape)
+    resolve_dtype(dtype)
     if not layers:
         raise CNNLabError("the network has no layers; add at least one.")
     if len(layers) > MAX_LAYERS:
@@ -268,32 +319,54 @@ def analyze(input_shape, layers: list[Layer], dtype: str = "float32") -> Network
     for i, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             raise CNNLabError(f"layer {i + 1} is not a layer: {shown(layer)}.")
+    return analyze_graph(chain_graph(input_shape, layers, _keras_style_names(layers)), dtype)
+
+
+def analyze_graph(graph: Graph, dtype: str = "float32") -> NetworkReport:
+    """Every call's output shape, parameters (a shared layer's at its first call only; frozen
+    ones non-trainable) and MACs; raise CNNLabError naming the first call that cannot be
+    built."""
+    dtype = resolve_dtype(dtype)
+    if not graph.calls:
+        raise CNNLabError("the network has no layers; add at least one.")
+    if len(graph.calls) > MAX_GRAPH_CALLS:
+        raise CNNLabError(f"the network has {len(graph.calls):,} layer calls; the calculator "
+                          f"takes at most {MAX_GRAPH_CALLS:,}.")
+    input_shapes = tuple(_check_input_shape(s) for s in graph.input_shapes)
+    shapes: list[Shape] = list(input_shapes)
     reports = []
-    for i, (layer, name) in enumerate(zip(layers, _keras_style_names(layers))):
+    for i, call in enumerate(graph.calls):
+        layer = call.spec
+        ins = [shapes[t] for t in call.inputs]
         try:
-            out, shape_working = layer.output_shape(shape)
-            trainable, non_trainable, params_working = layer.params(shape)
-            if not layer.trainable and trainable:
+            if hasattr(layer, "merge_shape"):
+                out, shape_working = layer.merge_shape(ins)
+            elif len(ins) != 1:
+                raise CNNLabError(f"it takes one input, not {len(ins)}.")
+            else:
+                out, shape_working = layer.output_shape(ins[0])
+            if call.owns_params:
+                trainable, non_trainable, params_working = layer.params(ins[0])
+            else:
+                trainable, non_trainable = 0, 0
+                params_working = (f"shared: its parameters are counted once, at its first call "
+                                  f"({call.layer_name or call.name})")
+            if not call.trainable and trainable:
                 non_trainable, trainable = non_trainable + trainable, 0
                 params_working += " (layer frozen: all non-trainable)"
+            macs = layer.macs(ins[0], tuple(out))
         except CNNLabError as err:
-            raise CNNLabError(f"Layer {i + 1} ({layer.type} '{name}'): {err}") from None
-        reports.append(
-            LayerReport(
-                index=i,
-                name=name,
-                type=layer.type,
-                output_shape=tuple(out),
-                trainable_params=trainable,
-                non_trainable_params=non_trainable,
-                activation_elements=math.prod(out),
-                macs=layer.macs(shape, out),
-                shape_working=shape_working,
-                params_working=params_working,
-            )
-        )
-        shape = tuple(out)
-    return NetworkReport(input_shape=input_shape, layers=tuple(reports), dtype=dtype)
+            raise CNNLabError(f"Layer {i + 1} ({call.type} '{call.name}'): {err}") from None
+        reports.append(LayerReport(
+            index=i, name=call.name, type=call.type, output_shape=tuple(out),
+            trainable_params=trainable, non_trainable_params=non_trainable,
+            activation_elements=math.prod(out), macs=macs, shape_working=shape_working,
+            params_working=params_working, inputs=call.inputs,
+            layer_name=call.layer_name or call.name, call=call.call))
+        shapes.append(tuple(out))
+    return NetworkReport(input_shape=input_shapes[0], layers=tuple(reports), dtype=dtype,
+                         input_shapes=input_shapes, input_names=graph.input_names,
+                         outputs=graph.outputs)
 
 
 def _check_input_shape(input_shape) -> Shape:

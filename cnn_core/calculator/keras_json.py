@@ -1,8 +1,9 @@
 """Read a Keras model description (``model.to_json()``) into calculator layers, without Keras.
 
-Supports Keras 3 and Keras 2 (tf.keras) JSON, ``Sequential`` models and ``Functional`` models
-whose layers form a single chain (VGG16 does; ResNet's ``Add`` and Inception's ``Concatenate``
-do not, and are named in the error). The JSON is parsed as data: nothing in it is executed.
+``parse_keras_json`` reads a ``Sequential`` model or a single-chain functional one into a list
+of layers (any graph: ``keras_graph.parse_keras_model``). Supports Keras 3 and Keras 2
+(tf.keras) JSON. ``layer_spec`` turns one layer's config into a calculator layer, for both. The
+JSON is parsed as data: nothing in it is executed, no class is looked up by its name.
 
 Hostile input is bounded before it is parsed: at most ``MAX_JSON_BYTES`` of text, nested at
 most ``MAX_JSON_DEPTH`` deep (a 5,000-deep ``[[[…]]]`` would exhaust ``json.loads``' recursion),
@@ -17,6 +18,10 @@ import re
 from itertools import accumulate
 from pathlib import Path
 
+from cnn_core.calculator.graph_layers import (
+    MERGES, Conv2DTranspose, Cropping2D, LayerNormalization, Merge,
+    Normalization, Permute, SeparableConv2D, UpSampling2D,
+)
 from cnn_core.errors import CNNLabError
 from cnn_core.networks import (
     Activation,
@@ -36,7 +41,7 @@ from cnn_core.networks import (
 )
 from cnn_core.strict_values import MAX_LAYERS, shown, true_or_false, whole_number
 
-MAX_JSON_BYTES = 2 * 10**6  # keras.applications.MobileNet, a 90-layer chain, is ~0.1 MB
+MAX_JSON_BYTES = 4 * 10**6  # keras.applications.NASNetLarge (1,041 layers) is ~1.0 MB
 MAX_JSON_DEPTH = 64  # a Keras 3 model's JSON nests about 10 deep
 # a JSON string; an unterminated one runs to the end (no backtracking: linear on any text)
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
@@ -47,12 +52,14 @@ SHAPE_PRESERVING = {
     "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "SpatialDropout2D",
     "GaussianNoise", "GaussianDropout", "AlphaDropout", "Rescaling", "RandomFlip",
     "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
+    "Identity", "ThresholdedReLU",
 }
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
 ALIASES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
            "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalMaxPool2D": "GlobalMaxPooling2D"}
 
 
-def _layer_from_config(class_name: str, cfg: dict) -> Layer:
+def layer_spec(class_name: str, cfg: dict) -> Layer:
     class_name = ALIASES.get(class_name, class_name)
     name = cfg.get("name")
     if name is not None and not isinstance(name, str):
@@ -105,6 +112,30 @@ def _layer_from_config(class_name: str, cfg: dict) -> Layer:
         return ZeroPadding2D(padding=cfg.get("padding", 1), **common)
     if class_name in ("Dropout", "SpatialDropout2D"):
         return Dropout(rate=cfg.get("rate", 0.5), **common)
+    if class_name in ("SeparableConv2D", "Conv2DTranspose"):
+        extra = ({"depth_multiplier": cfg.get("depth_multiplier", 1)}
+                 if class_name == "SeparableConv2D" else
+                 {"output_padding": cfg.get("output_padding")})
+        cls = SeparableConv2D if class_name == "SeparableConv2D" else Conv2DTranspose
+        return cls(filters=cfg["filters"], kernel_size=cfg["kernel_size"],
+                   strides=cfg.get("strides", 1), padding=cfg.get("padding", "valid"),
+                   use_bias=cfg.get("use_bias", True), dilation_rate=cfg.get("dilation_rate", 1),
+                   activation=_activation_name(cfg.get("activation")), **extra, **common)
+    if class_name == "UpSampling2D":
+        return UpSampling2D(size=cfg.get("size", 2), **common)
+    if class_name == "Cropping2D":
+        return Cropping2D(cropping=cfg.get("cropping", ((0, 0), (0, 0))), **common)
+    if class_name == "LayerNormalization":
+        rms = cfg.get("rms_scaling", False) is True  # RMS scaling keeps γ only
+        return LayerNormalization(axis=cfg.get("axis", -1), center=cfg.get("center", True)
+                                  and not rms, scale=cfg.get("scale", True) or rms, **common)
+    if class_name == "Normalization":
+        return Normalization(axis=cfg.get("axis", -1), given=cfg.get("mean") is not None,
+                             **common)
+    if class_name == "Permute":
+        return Permute(dims=tuple(cfg["dims"]), **common)
+    if class_name in MERGES:
+        return Merge(operation=class_name, axis=cfg.get("axis", -1), **common)
     if class_name in SHAPE_PRESERVING:
         return Activation(activation=_activation_name(cfg.get("activation")) or class_name,
                           **common)
@@ -117,7 +148,7 @@ def _activation_name(activation) -> str | None:
     return activation
 
 
-def _input_shape_from(layer_entries: list[dict]) -> tuple[int, ...] | None:
+def input_shape_from(layer_entries: list[dict]) -> tuple[int, ...] | None:
     for entry in layer_entries:
         cfg = entry.get("config", {})
         shape = next((cfg.get(key) for key in ("batch_shape", "batch_input_shape")
@@ -223,7 +254,7 @@ def _model_layers(model) -> tuple[tuple[int, ...], list[Layer]]:
         raise CNNLabError("this JSON's layer list holds something that is not a layer.")
     if kind != "Sequential":
         _check_single_chain(entries)
-    input_shape = _input_shape_from(entries) or _input_shape_from([model])
+    input_shape = input_shape_from(entries) or input_shape_from([model])
     if input_shape is None or any(d is None for d in input_shape):
         raise CNNLabError(
             "the model has no fixed input shape; build it with keras.Input((height, width, "
@@ -238,7 +269,7 @@ def _model_layers(model) -> tuple[tuple[int, ...], list[Layer]]:
             raise CNNLabError(f"layer {i + 1} has no class_name (it holds {shown(class_name)}).")
         cfg = entry.get("config", {})
         try:
-            layers.append(_layer_from_config(class_name, cfg))
+            layers.append(layer_spec(class_name, cfg))
         except KeyError as missing:
             if str(missing).strip("'") == class_name:
                 unsupported.append(class_name)
@@ -259,6 +290,10 @@ SUPPORTED = {
     "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D", "DepthwiseConv2D",
     "Reshape",
 } | SHAPE_PRESERVING | set(ALIASES)
+GRAPH_SUPPORTED = SUPPORTED | {
+    "SeparableConv2D", "Conv2DTranspose", "UpSampling2D", "Cropping2D", "LayerNormalization",
+    "Normalization", "Permute", *MERGES, "Dropout", "SpatialDropout2D",
+}
 
 
 def _check_single_chain(entries: list[dict]) -> None:
@@ -290,3 +325,4 @@ def read_keras_json_file(path: str | Path) -> tuple[tuple[int, ...], list[Layer]
     except OSError as err:
         raise CNNLabError(f"cannot read {path}: {err.strerror or err}.")
     return parse_keras_json(data)
+

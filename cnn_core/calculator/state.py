@@ -3,9 +3,11 @@
 A student sends ``…/calculator?preset=exercise2&input=200x300x3&layers=Conv2D,100,3,2,same,1;…
 &dtype=float32&optimizer=adam&gradients=1&batch=50&device=16`` and the teacher sees that
 network with those settings (TensorFlow Playground does the same). ``input`` and ``layers`` are
-left out while they are the preset's own. Layers are table rows (``cnn_core.calculator.table``):
-fields in ``ROW_COLUMNS`` order separated by ``,`` (trailing empty fields dropped; use_bias
-``1``/``0``), rows separated by ``;``.
+left out while they are the preset's own; the ImageNet architectures (``catalog.py``: graphs,
+not table rows) are links of their name and settings only (``?preset=resnet50&batch=32``).
+Layers are table rows (``cnn_core.calculator.table``): fields in ``ROW_COLUMNS`` order
+separated by ``,`` (trailing empty fields dropped; use_bias ``1``/``0``), rows separated by
+``;``.
 
 Reading is strict and bounded: any unknown key, unknown preset, malformed or out-of-range
 value, or a network that cannot be built gives a message naming it, and the default network is
@@ -19,10 +21,11 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from cnn_core.calculator.analysis import DTYPES, OPTIMIZER_SLOTS, analyze
+from cnn_core.calculator.catalog import ALL_TITLES, architecture_graph, is_architecture
 from cnn_core.errors import CNNLabError
 from cnn_core.calculator.table import ROW_COLUMNS, layer_to_row, layers_from_rows
 from cnn_core.strict_values import MAX_LAYERS, shown
-from cnn_core.networks import PRESETS, preset
+from cnn_core.networks import preset
 
 # The calculator's defaults, shared by the page and the command line.
 DEFAULT_PRESET = "exercise2"
@@ -56,6 +59,9 @@ class CalculatorState:
 
 def preset_state(name: str = DEFAULT_PRESET, settings: CalculatorState | None = None):
     """The state of a preset's network, keeping the training settings of ``settings``."""
+    if is_architecture(name):  # a graph: no table rows
+        return replace(settings or CalculatorState(), preset=name, rows=(),
+                       input_shape=tuple(architecture_graph(name).input_shapes[0]))
     input_shape, layers = preset(name)
     return replace(settings or CalculatorState(), preset=name, input_shape=tuple(input_shape),
                    rows=tuple(layer_to_row(layer) for layer in layers))
@@ -168,9 +174,12 @@ def state_from_query(query) -> tuple[CalculatorState, str | None]:
         else:
             values[key] = value.strip()
     name = values.get("preset", DEFAULT_PRESET)
-    if name not in PRESETS:
-        problems.append(f"unknown preset {shown(name, 30)} (known: {', '.join(PRESETS)})")
+    if name not in ALL_TITLES:
+        problems.append(f"unknown preset {shown(name, 30)} (known: {', '.join(ALL_TITLES)})")
         name = DEFAULT_PRESET
+    elif is_architecture(name) and ({"input", "layers"} & set(values)):
+        problems.append(f"{name} is a branching network: a link cannot change its input or "
+                        "layers (import the model's file to size a variant)")
     state = preset_state(name)
     readers = {
         "input": lambda v: dict(input_shape=_input_shape(v)),
@@ -190,7 +199,7 @@ def state_from_query(query) -> tuple[CalculatorState, str | None]:
     if state.device_gb not in DEVICE_GB_OPTIONS:
         problems.append(f"device={state.device_gb} is not one of "
                         f"{', '.join(map(str, DEVICE_GB_OPTIONS))}")
-    if not problems:
+    if not problems and not is_architecture(state.preset):
         try:
             analyze(state.input_shape, layers_from_rows(list(state.rows)), state.dtype)
         except CNNLabError as err:

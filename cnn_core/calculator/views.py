@@ -19,16 +19,17 @@ def layer_frame(report: NetworkReport) -> pd.DataFrame:
     ``working_frame``, where its long lines can wrap)."""
     itemsize = report.activation_itemsize
     rows = [{
-        "layer": "input", "type": "Input", "output shape": _shape(report.input_shape),
+        "layer": name, "type": "Input", "output shape": _shape(shape),
         "parameters": 0, "trainable": 0, "non-trainable": 0,
-        "activation bytes / instance": report.input_bytes, "MACs": 0,
-    }]
+        "activation bytes / instance": report.tensor_bytes(t), "MACs": 0, "inputs": "",
+    } for t, (name, shape) in enumerate(zip(report.input_names, report.all_input_shapes))]
     for l in report.layers:
         rows.append({
             "layer": l.name, "type": l.type, "output shape": _shape(l.output_shape),
             "parameters": l.params, "trainable": l.trainable_params,
             "non-trainable": l.non_trainable_params,
             "activation bytes / instance": l.activation_elements * itemsize, "MACs": l.macs,
+            "inputs": ", ".join(report.tensor_name(t) for t in l.inputs),
         })
     return pd.DataFrame(rows)
 
@@ -51,6 +52,12 @@ def rows_from_frame(frame: pd.DataFrame) -> list[dict]:
     plain = frame.astype(object).where(frame.notna(), None)
     return [{k: (bool(v) if type(v).__name__ == "bool_" else v) for k, v in row.items()}
             for row in plain.to_dict("records")]
+
+
+def import_sentence(graph) -> str:
+    """What was imported: 'Imported 313 layer calls, input 299 × 299 × 3.'"""
+    inputs = " and ".join(_shape(shape) for shape in graph.input_shapes)
+    return f"Imported {len(graph.calls):,} layer calls, input {inputs}."
 
 
 def a_or_an(number: int) -> str:
@@ -167,7 +174,8 @@ def memory_summary(report: NetworkReport, breakdown: dict[str, int], optimizer: 
             f"{format_bytes(breakdown['bare_minimum'])} · with gradients "
             f"{format_bytes(breakdown['gradients'])} and {optimizer} state "
             f"{format_bytes(breakdown['optimizer_state'])}: {format_bytes(breakdown['total'])} · "
-            f"{report.macs:,} multiply-accumulates per instance.")
+            f"{report.macs:,} multiply-accumulates (MACs) per instance = {report.flops:,} FLOPs "
+            "(a multiply and an add each).")
 
 
 def mistake_lines(mistakes) -> list[str]:
@@ -180,20 +188,30 @@ def working_lines(report: NetworkReport, batch_size: int) -> list[str]:
     """The memory arithmetic, step by step, in Markdown."""
     peak, i = report.inference_peak
     layers = report.layers
-    before = "the input" if i == 0 else f"`{layers[i - 1].name}`"
-    before_bytes = report.input_bytes if i == 0 else report.layer_activation_bytes(layers[i - 1])
+    live = report.inference_live
+    k = len(report.all_input_shapes)
     acts = " + ".join(f"{report.layer_activation_bytes(l):,}" for l in layers[:12])
     acts += " + …" if len(layers) > 12 else ""
+    with_params = [l for l in layers if l.params]
+    params = " + ".join(f"{l.params:,}" for l in with_params[:12])
+    params += " + …" if len(with_params) > 12 else ""
     b = report.training_breakdown(batch_size)
+    if live == (i,) and k == 1:  # a chain: the layer's input and its output
+        before = "the input" if i == 0 else f"`{layers[i - 1].name}`"
+        predict = (f"the largest pair of consecutive activations is {before} "
+                   f"({report.tensor_bytes(live[0]):,} bytes) and `{layers[i].name}` "
+                   f"({report.layer_activation_bytes(layers[i]):,} bytes) = {peak:,} bytes")
+    else:
+        alive = ", ".join(f"`{report.tensor_name(t)}` ({report.tensor_bytes(t):,})"
+                          for t in live[:8]) + (", …" if len(live) > 8 else "")
+        predict = (f"the most memory is alive while `{layers[i].name}` runs: its output "
+                   f"({report.layer_activation_bytes(layers[i]):,} bytes) and the tensors later "
+                   f"layers still need, {alive or 'none'} = {peak:,} bytes")
     return [
-        f"**Parameters:** {' + '.join(f'{l.params:,}' for l in layers if l.params)} = "
-        f"**{report.total_params:,}** × {report.param_itemsize} bytes = "
-        f"{report.param_bytes:,} bytes.",
-        f"**Predict one instance:** the largest pair of consecutive activations is {before} "
-        f"({before_bytes:,} bytes) and `{layers[i].name}` "
-        f"({report.layer_activation_bytes(layers[i]):,} bytes) = {peak:,} bytes; "
-        f"+ parameters {report.param_bytes:,} = **{report.inference_bytes:,} bytes** "
-        f"({format_bytes(report.inference_bytes)}).",
+        f"**Parameters:** {params} = **{report.total_params:,}** × {report.param_itemsize} "
+        f"bytes = {report.param_bytes:,} bytes.",
+        f"**Predict one instance:** {predict}; + parameters {report.param_bytes:,} = "
+        f"**{report.inference_bytes:,} bytes** ({format_bytes(report.inference_bytes)}).",
         f"**Train on a batch of {batch_size:,}:** {batch_size:,} × activations ({acts} = "
         f"{report.activation_bytes:,}) + {batch_size:,} × input ({report.input_bytes:,}) + "
         f"parameters ({report.param_bytes:,}) = **{b['bare_minimum']:,} bytes** "

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn_core.networks.presets import PRESET_TITLES, PRESETS
+from cnn_core.calculator.catalog import ALL_TITLES
 from tests.conftest import REPO_ROOT
 
 PAGE = str(REPO_ROOT / "app_pages" / "calculator.py")
@@ -66,7 +66,7 @@ def test_every_preset_renders(at, name, params):
 
 
 def test_all_presets_are_offered_in_order_with_their_titles(at):
-    assert at.selectbox(key="calc_preset").options == [PRESET_TITLES[n] for n in PRESETS]
+    assert at.selectbox(key="calc_preset").options == list(ALL_TITLES.values())
 
 
 def test_old_preset_link_selects_preset():
@@ -200,3 +200,62 @@ def test_the_network_survives_a_visit_to_another_page():
     assert not at.exception and not at.error
     assert metric(at, "Parameters") == "61,706" and metric(at, "Train, batch 64")
     assert at.query_params["preset"] == "lenet5" and at.query_params["batch"] == "64"
+
+
+# -- the ImageNet architectures and imported graphs ---------------------------------------------
+
+def test_an_architecture_link_opens_the_graph_and_its_views():
+    at = page({"preset": "inception_v3", "batch": "32"})
+    assert not at.exception and not at.error
+    assert metric(at, "Parameters") == "23,851,784"  # keras.applications.InceptionV3
+    assert at.query_params["preset"] == "inception_v3" and "layers" not in at.query_params
+    assert at.code[0].value.endswith("?preset=inception_v3&dtype=float32&optimizer=adam"
+                                     "&gradients=1&batch=32&device=16")
+    at.text_input(key="calc_find_build").input("mixed10").run()
+    assert list(at.dataframe[0].value["layer"]) == ["mixed10"]
+    at.radio(key="calc_view_build").set_value("Graph").run()
+    assert not at.exception
+    assert "mixed0" in at.multiselect(key="calc_blocks_build").options  # the graph's blocks
+    at.radio(key="calc_view_build").set_value("Memory along the depth").run()
+    assert not at.exception and not at.dataframe  # only the chosen view is drawn
+    # the peak: the stem's 147×147×64 convolution and its batch norm, 2 × 1,382,976 × 4 bytes
+    assert any("`conv2d_2` (5,531,904 bytes) and `batch_normalization_2` (5,531,904 bytes) = "
+               "11,063,808 bytes" in m.value for m in at.markdown)
+
+
+def test_an_architecture_link_cannot_change_its_layers():
+    at = page({"preset": "resnet50", "layers": "Flatten"})
+    assert len(at.error) == 1 and "resnet50 is a branching network" in at.error[0].value
+    assert metric(at, "Parameters") == "903,400"
+
+
+def test_a_pasted_residual_graph_is_analysed():
+    keras = pytest.importorskip("keras")
+    x = keras.Input((8, 8, 4))
+    y = keras.layers.Add()([x, keras.layers.Conv2D(4, 3, padding="same")(x)])
+    model = keras.Model(x, y)
+    at = page({"preset": "resnet50"})  # the import tab works beside an architecture too
+    at.text_area(key="calc_json_text").input(model.to_json()).run()
+    assert not at.exception and not at.error
+    assert any(m.value == f"{model.count_params():,}" for m in at.metric)
+    assert metric(at, "Parameters") == "25,636,712"  # the build tab's ResNet-50
+    keras.backend.clear_session()
+
+
+def test_a_model_handed_over_by_another_page_opens_in_the_import_tab():
+    """The transfer page's "Open this model in the calculator" puts its JSON in the session."""
+    keras = pytest.importorskip("keras")
+    x = keras.Input((16, 16, 3))
+    backbone = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(8, 3)],
+                                name="backbone")
+    backbone.trainable = False
+    model = keras.Model(x, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(
+        backbone(x))))
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state["calc_handoff_json"] = model.to_json()
+    at.run()
+    assert not at.exception and not at.error
+    assert "calc_handoff_json" not in at.session_state  # taken once
+    assert at.text_area(key="calc_json_text").value == model.to_json()
+    assert any(m.value == f"{model.count_params():,}" for m in at.metric)
+    keras.backend.clear_session()

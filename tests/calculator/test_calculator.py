@@ -312,7 +312,7 @@ def test_cli_text_table_keeps_long_names_apart(tmp_path, capsys):
     assert main(["--keras-json", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     row = next(l for l in lines if l.startswith("global_average_pooling2d"))
-    assert row.split() == ["global_average_pooling2d", "GlobalAveragePooling2D", "2", "0"]
+    assert row.split() == ["global_average_pooling2d", "GlobalAveragePooling2D", "2", "0", "0"]
     assert next(l for l in lines if l.startswith("a_rather")).split()[:2] == [
         "a_rather_long_dense_layer_name", "Dense"]
 

@@ -254,3 +254,33 @@ def test_hostile_table_cells_are_refused_naming_the_row():
         if isinstance(result, CNNLabError):
             assert str(result).startswith("Row 2"), result
             assert len(str(result)) < 400  # a 20,000-character value is not echoed whole
+
+
+def draw_graph_like_the_page(graph):
+    """What the page computes from an imported graph; only CNNLabError may come out."""
+    from cnn_core.calculator.analysis import analyze_graph
+    from cnn_core.calculator.graph_views import depth_chart_alt, depth_frame, graph_dot, \
+        heaviest_frame
+
+    report = analyze_graph(graph)
+    fits = report.max_batch_size(16 * GB, "adam", True)
+    layer_frame(report), working_frame(report), working_lines(report, 50)
+    memory_frame(report, "adam", True, (50, fits))
+    heaviest_frame(report, "MACs"), depth_chart_alt(depth_frame(report)), graph_dot(report)
+    return report
+
+
+def test_hostile_json_for_the_graph_reader_is_refused_with_a_message():
+    """The same generated texts through the graph reader (the import box, .keras and .h5)."""
+    from cnn_core.calculator.keras_graph import parse_keras_model
+
+    outcomes = {"read": 0, "refused": 0}
+    for case, text in hostile_json_texts():
+        try:
+            result = only_user_errors(parse_keras_model, text)
+            if not isinstance(result, CNNLabError):
+                result = only_user_errors(draw_graph_like_the_page, result)
+        except Exception as err:  # noqa: BLE001 — the point: name the case that escaped
+            pytest.fail(f"{case}: {type(err).__name__}: {err}"[:500])
+        outcomes["refused" if isinstance(result, CNNLabError) else "read"] += 1
+    assert outcomes["read"] > 10 and outcomes["refused"] > 100, outcomes

@@ -54,7 +54,7 @@ def test_no_query_is_the_default_network_without_a_message():
 
 
 @pytest.mark.parametrize("query, named", [
-    ({"preset": "resnet50"}, "unknown preset 'resnet50'"),
+    ({"preset": "resnet51"}, "unknown preset 'resnet51'"),
     ({"preset": ""}, "unknown preset ''"),
     ({"batch": "1.5"}, "batch='1.5'"), ({"batch": "-5"}, "batch='-5'"),
     ({"batch": "0"}, "batch='0'"), ({"batch": "2000000"}, "batch='2000000'"),

@@ -202,7 +202,7 @@ def test_fact_checked_statements_are_in_the_answers(sections):
                  "Nair & Hinton, 2010", "Hinton et\nal., 2012", "Cireşan et al., 2011",
                  "Fig. 4 (left)", "(7.93% vs 6.43% test error, Table 6)", "**Highway Networks**",
                  "2.251% top-5 error on the test set", "depthwise\nseparable convolutions",
-                 "*224 or 227?*"]:
+                 "*224 or 227?*", "the paper's option B", "mean was 6.61 ± 0.16%"]:
         assert fact in q6, fact
 
 
@@ -370,3 +370,19 @@ def test_torch_arguments_reproduce_the_paper_under_torchs_documented_formula():
 def test_tf_arguments_for_alexnet():
     assert demos.tf_lrn_arguments(**demos.ALEXNET_LRN) == {
         "depth_radius": 2, "bias": 2.0, "alpha": 1e-4, "beta": 0.75}
+
+
+def test_q6_links_open_calculator_presets_with_the_numbers_it_quotes(sections):
+    """Each architecture link in Q6 names a preset the calculator has; the projection shortcut
+    Q6 quotes has the parameters the calculator (checked against Keras) gives it."""
+    import re
+
+    from cnn_core.calculator import ALL_TITLES, analyze_graph, architecture_graph
+
+    q6 = sections[5].answer
+    linked = re.findall(r"\(/calculator\?preset=([a-z0-9_]+)\)", q6)
+    assert len(linked) >= 9 and set(linked) <= set(ALL_TITLES)
+    resnet50 = {l.name: l for l in analyze_graph(architecture_graph("resnet50")).layers}
+    projection = resnet50["conv2_block1_0_conv"]  # 1×1, 64 → 256 channels, with biases
+    assert projection.params == 64 * 256 + 256
+    assert f"{projection.params:,}" in q6
