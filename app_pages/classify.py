@@ -103,9 +103,9 @@ with st.sidebar:
                f"{inference.runtime_titles[classifier.runtime]} {precision}, shared by every "
                "session." + ("" if bf16_ok else f" bfloat16 is not offered: {bf16_why}."))
     params, macs = architecture_figures(serving.key)
-    st.caption(f"{params:,} parameters · {macs / 1e9:,.2f} G multiply-accumulates per photo")
-    st.page_link("app_pages/calculator.py", label="Open it in the calculator",
-                 icon=":material/calculate:", query_params={"preset": serving.key})
+    st.caption(f":material/calculate: {params:,} parameters · {macs / 1e9:,.2f} G "
+               f"multiply-accumulates per photo · [open it in the calculator]"
+               f"(/calculator?preset={serving.key})")
 
 folder = st.toggle("Upload a whole folder")
 uploads = st.file_uploader("Photos", accept_multiple_files="directory" if folder else True)

@@ -166,13 +166,13 @@ def test_a_network_imported_with_the_keyboard_meets_wcag(page, app_url):
     assert stops[-1]["name"].endswith("Build a network"), [s["name"] for s in stops]
     page.keyboard.press("ArrowRight")                     # the next tab: Import a Keras model
     wait_for_app_idle(page)
-    stops = tab_through(page, stop=lambda name: name == "…or paste it here", indicators=False)
-    assert stops[-1]["name"] == "…or paste it here", [s["name"] for s in stops]
+    stops = tab_through(page, stop=lambda name: name == "…or paste the JSON here", indicators=False)
+    assert stops[-1]["name"] == "…or paste the JSON here", [s["name"] for s in stops]
     page.keyboard.insert_text(json.dumps(model))
     page.keyboard.press("Control+Enter")
     wait_for_app_idle(page)
     shown = page.locator('[role="tabpanel"]:visible')             # the Import tab's panel
-    assert shown.get_by_text("Imported 3 layers, input 28 × 28 × 1.").count() == 1
+    assert shown.get_by_text("Imported 3 layer calls, input 28 × 28 × 1.").count() == 1
     # by hand: conv (3·3·1 + 1)·32 = 320; dense 26·26·32 inputs · 10 units + 10 biases
     assert metric(shown, "Parameters") == f"{320 + 26 * 26 * 32 * 10 + 10:,}"
     stops = tab_through(page, stop=lambda name: "Shape and parameter working" in name,
