@@ -68,6 +68,14 @@ max_batch_rows = 8
 # all prepared when the model is compiled; rows beyond one go in the next batch.
 batch_sizes = (1, 2, 4, 8)
 batch_workers = 2                   # batches in flight: one computing, the next submitted
+# Rows that must wait before a second batch goes in flight while one computes. Measured
+# (benchmarks/classify_bench.py, 8 callers at once, images/s over the THROUGHPUT hint's, two
+# runs each, SqueezeNet f32 / bf16, Inception v3 f32 / bf16): 1 (any waiting row) 0.86–0.87 /
+# 0.86–0.88 / 0.98–1.01 / 0.90–0.91; 4: 0.90–0.92 / 0.93–0.95 / 1.00–1.02 / 0.95–1.00;
+# 8: 0.88–0.90 / 0.87–0.92 / 1.00–1.01 / 0.99–1.02. A part-filled second batch would only queue
+# behind the running one on the single stream, and bigger batches compute faster per image; a
+# half-full one keeps the cores busy between batches of a small model (SqueezeNet: ~4 ms).
+second_batch_rows = 4
 openvino_precision = {"float32": "f32", "bfloat16": "bf16"}
 _convert_lock = threading.Lock()      # one conversion at a time: they are CPU- and RAM-heavy
 
@@ -305,13 +313,13 @@ class Batcher:
     batch of at most ``max_batch`` rows — the largest of ``sizes`` that the waiting rows fill
     (all sizes up to ``max_batch`` by default) — first come, first served; a request larger than
     the room left is split, its rest leads the next batch. A request that arrives while nothing
-    waits and a slot is free is run at once, alone, in its caller's own thread — nothing ever
-    waits for company, there is no timer and no polling — and those that arrive while batches
-    run are gathered into the next one.
-    ``workers`` threads (2 by default, each with its own infer request) keep the next batch
-    submitted while one computes, so the cores never idle between batches while callers are
-    still reading their rows (OpenVINO runs them one after the other on the single LATENCY
-    stream). Each caller gets exactly its own rows back, or the exception its batch raised; the
+    waits and the model is idle is run at once, alone, in its caller's own thread — nothing ever
+    waits for company, there is no timer and no polling — and those that arrive while a batch
+    runs are gathered into the next one, which starts when the running one ends.
+    ``workers`` threads (2 by default, each with its own infer request): a second batch is
+    submitted while one computes only when ``second_batch_rows`` rows wait, so under a steady
+    crowd the cores never idle between batches while callers are still reading their rows
+    (OpenVINO runs them one after the other on the single LATENCY stream). Each caller gets exactly its own rows back, or the exception its batch raised; the
     threads keep serving after an exception. ``sizes`` counts the batches run by their rows.
     """
 
@@ -339,7 +347,7 @@ class Batcher:
         with self.ready:
             if self.stopped:
                 raise RuntimeError("this batcher has been stopped")
-            alone = not self.jobs and self.running < self.workers
+            alone = not self.jobs and self.running == 0
             self.jobs.append(job)
             if alone:       # nothing waits and a slot is free: run it here, in this thread,
                 batch = self.take()       # sparing two thread switches (lone-request latency)
@@ -359,6 +367,16 @@ class Batcher:
         with self.ready:
             self.stopped = True
             self.ready.notify_all()
+
+    def may_start(self):
+        """A batch may start now (lock held): the model is idle, or ``second_batch_rows`` rows
+        wait for the free slot (see there). Fewer wait for the running batch to end instead,
+        gathering more rows meanwhile."""
+        if not self.jobs or self.running >= self.workers:
+            return False
+        return self.running == 0 or sum(
+            len(job.inputs) - job.taken for job in self.jobs) >= min(self.max_batch,
+                                                                      second_batch_rows)
 
     def gather(self):
         """[(job, start, stop)] of the next batch, taken from the waiting jobs (lock held)."""
@@ -391,7 +409,7 @@ class Batcher:
     def serve(self):
         while True:
             with self.ready:
-                while not (self.jobs and self.running < self.workers) and not self.stopped:
+                while not self.may_start() and not self.stopped:
                     self.ready.wait()
                 if not self.jobs:
                     return
