@@ -47,6 +47,12 @@ if query != st.session_state.get("calc_query") or "calc_batch" not in st.session
     if link_problem:
         st.error(link_problem, icon=ERROR)
 
+# The input-size boxes are drawn for chains only; Streamlit forgets a widget's value after a
+# run that does not draw it, so an architecture preset would lose them: keep them as state.
+for side in SIDES:
+    if f"calc_{side}" in st.session_state:
+        st.session_state[f"calc_{side}"] = st.session_state[f"calc_{side}"]
+
 with st.sidebar:
     st.header("Training set-up")
     st.selectbox("dtype", list(DTYPES), key="calc_dtype",

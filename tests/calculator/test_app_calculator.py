@@ -88,6 +88,19 @@ def test_widgets_change_the_numbers_and_the_url(at):
     assert dict(parse_qsl(urlsplit(link).query)) == dict(at.query_params)
 
 
+def test_an_architecture_preset_then_more_changes_keep_working(at):
+    """The input-size boxes are drawn for chains only; the classroom benchmark found the page
+    failing (KeyError "calc_height") on the rerun after an architecture was picked."""
+    at.selectbox(key="calc_preset").select("resnet50").run()
+    at.number_input(key="calc_batch").set_value(16).run()
+    assert not at.exception, at.exception
+    assert metric(at, "Parameters") == "25,636,712"          # keras.applications.ResNet50
+    at.selectbox(key="calc_dtype").select("float16").run()
+    at.selectbox(key="calc_preset").select("lenet5").run()
+    assert not at.exception, at.exception
+    assert metric(at, "Parameters") == "61,706"
+
+
 def test_batch_beyond_the_device_is_said_plainly(at):
     at.select_slider(key="calc_device").set_value(11).run()
     at.number_input(key="calc_batch").set_value(100_000).run()
