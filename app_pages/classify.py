@@ -104,8 +104,9 @@ with st.sidebar:
                "session." + ("" if bf16_ok else f" bfloat16 is not offered: {bf16_why}."))
     params, macs = architecture_figures(serving.key)
     st.caption(f":material/calculate: {params:,} parameters · {macs / 1e9:,.2f} G "
-               f"multiply-accumulates per photo · [open it in the calculator]"
-               f"(/calculator?preset={serving.key})")
+               "multiply-accumulates per photo")
+    # a link in a caption shows no keyboard focus (tests/browser/test_browser_accessibility.py)
+    st.markdown(f"[Open it in the calculator](/calculator?preset={serving.key})")
 
 folder = st.toggle("Upload a whole folder")
 uploads = st.file_uploader("Photos", accept_multiple_files="directory" if folder else True)
