@@ -12,7 +12,7 @@ from cnn_core.calculator.analysis import analyze, analyze_graph
 from cnn_core.calculator.keras_graph import parse_keras_model
 from cnn_core.networks import Conv2D
 
-keras = pytest.importorskip("keras")
+import keras
 layers = keras.layers
 
 from tests.calculator.keras_compare import assert_graph_like_keras  # noqa: E402

@@ -19,7 +19,7 @@ from cnn_core.calculator.keras_json import MAX_JSON_BYTES
 from cnn_core.calculator.model_file import read_model_bytes, read_model_file
 from cnn_core.errors import CNNLabError
 
-keras = pytest.importorskip("keras")
+import keras
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_a_truncated_keras_file_gets_a_message(small_model, tmp_path):
 
 
 def test_an_h5_that_is_not_a_model_gets_a_message(small_model, tmp_path):
-    h5py = pytest.importorskip("h5py")
+    import h5py
     path = tmp_path / "data.h5"
     with h5py.File(path, "w") as f:
         f.create_dataset("numbers", data=[1, 2, 3])
