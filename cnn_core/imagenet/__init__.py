@@ -5,6 +5,7 @@ runtime (OpenVINO, TensorFlow as the reference), Grad-CAM, the photo pipeline an
     squeezenet.py  SqueezeNet 1.1 in Keras (the bundled offline model)
     weights.py     weight downloads, on request only
     runtime.py     one compiled model per (model, runtime, precision) per process
+    batching.py    dynamic batching: concurrent requests share a batch, a lone one never waits
     gradcam.py     Grad-CAM (from the forward pass for linear heads) and its overlay
     classify.py    photos → top-5, with the result, photo and overlay caches shared by sessions
     views.py       charts and the pictures' alternative texts
