@@ -1,5 +1,6 @@
 """CNN Lab — entry point: the shared frame and the navigation over the pages in ``app_pages/``."""
 
+import sys
 from pathlib import Path
 from string import Template
 
@@ -39,14 +40,33 @@ def keep_streamlit_from_probing_addresses() -> None:
     net_util.get_external_ip = net_util.get_internal_ip = lambda: None
 
 
+def keep_streamlit_from_clearing_keras() -> None:
+    """After every script run of every session, Streamlit calls ``keras.backend.clear_session()``
+    once Keras is imported (``ScriptRunner``'s ``_clean_problem_modules``), for scripts that
+    build a new model on each run. Here the models are built once for the whole server and
+    trained on other sessions' threads: the call resets Keras' global state under them, clears
+    TensorFlow's kernel cache and runs a full garbage collection, each time any student moves
+    a widget. With 30 sessions it was 25 % of the time the server's threads held the GIL
+    (py-spy, docs/performance.md). Matplotlib's figures are still closed, as Streamlit does."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    def close_matplotlib_figures() -> None:
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = close_matplotlib_figures
+
+
 @st.cache_resource(show_spinner=False)
 def configure_server_process() -> bool:
     """Once per server process: glibc keeps at most 2 malloc arenas (cnn_core.malloc_arenas:
     with one per script-run thread, the server's memory levelled off ~30 MiB higher), what
-    only the operator may read (server paths, settings) goes to its standard error, and
-    Streamlit asks no one for the server's address."""
+    only the operator may read (server paths, settings) goes to its standard error,
+    Streamlit asks no one for the server's address and leaves the shared Keras state alone."""
     log_to_stderr()
     keep_streamlit_from_probing_addresses()
+    keep_streamlit_from_clearing_keras()
     return limit_malloc_arenas(2)
 
 

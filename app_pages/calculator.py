@@ -89,8 +89,8 @@ def report_ui(analyse, chain=None, where="build"):
     with left:
         st.subheader("Training memory across batch sizes")
         curve = memory_frame(report, optimizer, setup.gradients, (batch, fits))
-        st.altair_chart(memory_chart(curve, device_gb, fits, batch), width="stretch",
-                        alt=memory_chart_alt(curve, device_gb, fits, batch))
+        st.vega_lite_chart(spec=memory_chart(curve, device_gb, fits, batch), width="stretch",
+                           alt=memory_chart_alt(curve, device_gb, fits, batch))
         st.caption(f"{sentence if batch <= fits else ''} Smaller batches, float16/mixed "
                    "precision, fewer filters or a larger stride early on all lower the curve.")
     with right:

@@ -65,3 +65,30 @@ def test_a_spawned_worker_importing_the_entry_point_draws_nothing(monkeypatch):
     monkeypatch.setattr(st, "set_page_config", lambda *a, **k: calls.append("set_page_config"))
     namespace = runpy.run_path(str(REPO_ROOT / "streamlit_app.py"), run_name="__mp_main__")
     assert calls == [] and callable(namespace["main"])
+
+
+def test_script_runs_leave_the_shared_keras_state_alone(monkeypatch):
+    """Streamlit's own cleanup after each script run calls keras.backend.clear_session() once
+    Keras is imported (a reset of the state other sessions' threads use, and a full garbage
+    collection); the app's server process turns it off, and still closes matplotlib figures."""
+    import importlib.util
+    import sys
+    import types
+
+    import keras
+
+    cleared, closed = [], []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: cleared.append(1))
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot",     # a stand-in: not installed here
+                        types.SimpleNamespace(close=lambda which=None: closed.append(which)))
+    # control: Streamlit's own function, from its source, does call it
+    spec = importlib.util.find_spec("streamlit.runtime.scriptrunner.script_runner")
+    streamlit_own = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(streamlit_own)
+    streamlit_own._clean_problem_modules()
+    assert cleared == [1] and closed == ["all"]
+    cleared.clear(), closed.clear()
+    at = open_home()
+    at.run()
+    assert not at.exception
+    assert cleared == [] and closed == ["all", "all"]

@@ -1,9 +1,8 @@
 """Tables, charts and sentences of a calculator report, and the chart's alternative text
-(pandas, Altair; no Streamlit, no TF)."""
+(pandas; the chart as a Vega-Lite dict; no Streamlit, no TF)."""
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 
 from cnn_core.calculator.analysis import GB, NetworkReport, batch_sizes, format_bytes
@@ -99,43 +98,61 @@ def memory_frame(report: NetworkReport, optimizer: str, gradients: bool,
     return pd.DataFrame(records)
 
 
+MEMORY_PARTS = ["activations + inputs", "parameters", "gradients", "optimizer state"]
+
+
 def memory_chart(frame: pd.DataFrame, device_gb: float, max_batch: int,
-                 batch_size: int) -> alt.Chart:
+                 batch_size: int) -> dict:
     """Stacked training memory against batch size (log axis), the device's memory line, the
-    largest batch that fits and the chosen batch marked on the curve."""
-    x_axis = alt.Axis(format=",d", labelOverlap=True)
-    base = alt.Chart(frame).encode(
-        x=alt.X("batch size:Q", scale=alt.Scale(type="log", base=2), axis=x_axis,
-                title="batch size (log₂ axis)"),
-    )
-    area = base.mark_area(opacity=0.75).encode(
-        y=alt.Y("sum(GB):Q", title="training memory (GB, 10⁹ bytes)", stack=True,
-                axis=alt.Axis(format=",.0f" if frame["total GB"].max() >= 10 else "~g")),
-        color=alt.Color("part:N", sort=["activations + inputs", "parameters", "gradients",
-                                        "optimizer state"],
-                        legend=alt.Legend(orient="bottom", title=None, columns=2)),  # phones
-        tooltip=[alt.Tooltip("batch size:Q", format=","), "part:N",
-                 alt.Tooltip("GB:Q", format=",.3f"), alt.Tooltip("total GB:Q", format=",.3f")],
-    )
-    device = alt.Chart(pd.DataFrame({"GB": [device_gb]})).mark_rule(
-        color="crimson", strokeDash=[6, 4], size=2
-    ).encode(y="GB:Q")
+    largest batch that fits and the chosen batch marked on the curve: a Vega-Lite spec as a
+    plain dict (drawn on every rerun, twice with an import: building it through Altair's
+    validated objects cost the page more than its whole analysis)."""
+    x_axis = {"field": "batch size", "type": "quantitative", "title": "batch size (log₂ axis)",
+              "scale": {"type": "log", "base": 2},
+              "axis": {"format": ",d", "labelOverlap": True}}
+    area = {
+        "data": {"values": frame.to_dict("records")},
+        "mark": {"type": "area", "opacity": 0.75},
+        "encoding": {
+            "x": x_axis,
+            "y": {"aggregate": "sum", "field": "GB", "type": "quantitative",
+                  "title": "training memory (GB, 10⁹ bytes)", "stack": True,
+                  "axis": {"format": ",.0f" if frame["total GB"].max() >= 10 else "~g"}},
+            "color": {"field": "part", "type": "nominal", "sort": MEMORY_PARTS,
+                      "legend": {"orient": "bottom", "title": None, "columns": 2}},  # phones
+            "tooltip": [{"field": "batch size", "type": "quantitative", "format": ","},
+                        {"field": "part", "type": "nominal"},
+                        {"field": "GB", "type": "quantitative", "format": ",.3f"},
+                        {"field": "total GB", "type": "quantitative", "format": ",.3f"}],
+        },
+    }
     label = f"device {device_gb:,} GB — largest batch that fits: {max_batch:,}"
-    text = alt.Chart(pd.DataFrame({"GB": [device_gb], "label": [label]})).mark_text(
-        align="left", dy=-8, color="crimson"
-    ).encode(y="GB:Q", x=alt.value(5), text="label:N")
-    layers = [area, device, text]
+    device = {"data": {"values": [{"GB": device_gb, "label": label}]}}
+    layers = [area,
+              {**device, "mark": {"type": "rule", "color": "crimson", "strokeDash": [6, 4],
+                                  "size": 2},
+               "encoding": {"y": {"field": "GB", "type": "quantitative"}}},
+              {**device, "mark": {"type": "text", "align": "left", "dy": -8, "color": "crimson"},
+               "encoding": {"y": {"field": "GB", "type": "quantitative"}, "x": {"value": 5},
+                            "text": {"field": "label", "type": "nominal"}}}]
     if 1 <= max_batch <= frame["batch size"].max():
-        layers.append(alt.Chart(pd.DataFrame({"batch size": [max_batch]})).mark_rule(
-            color="crimson", size=1).encode(x="batch size:Q"))
+        layers.append({"data": {"values": [{"batch size": max_batch}]},
+                       "mark": {"type": "rule", "color": "crimson", "size": 1},
+                       "encoding": {"x": {"field": "batch size", "type": "quantitative"}}})
     chosen = frame[(frame["batch size"] == batch_size)].head(1)
     if not chosen.empty:
-        point = chosen.assign(label=f"batch {batch_size:,}: {chosen['total GB'].iloc[0]:,.2f} GB")
-        mark = alt.Chart(point).encode(x="batch size:Q", y="total GB:Q")
-        layers += [mark.mark_point(color="black", size=90, filled=True),
-                   mark.mark_text(align="right", dx=-8, dy=-10, fontWeight="bold").encode(
-                       text="label:N")]
-    return alt.layer(*layers).properties(height=340)
+        total = float(chosen["total GB"].iloc[0])
+        point = {"data": {"values": [{"batch size": int(batch_size), "total GB": total,
+                                      "label": f"batch {batch_size:,}: {total:,.2f} GB"}]},
+                 "encoding": {"x": {"field": "batch size", "type": "quantitative"},
+                              "y": {"field": "total GB", "type": "quantitative"}}}
+        layers += [{**point, "mark": {"type": "point", "color": "black", "size": 90,
+                                      "filled": True}},
+                   {**point, "mark": {"type": "text", "align": "right", "dx": -8, "dy": -10,
+                                      "fontWeight": "bold"},
+                    "encoding": {**point["encoding"],
+                                 "text": {"field": "label", "type": "nominal"}}}]
+    return {"height": 340, "layer": layers}
 
 
 def memory_chart_alt(frame: pd.DataFrame, device_gb: float, max_batch: int,

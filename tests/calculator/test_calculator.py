@@ -352,7 +352,7 @@ def test_article_before_a_number(gb, article):
 def test_memory_chart_marks_the_chosen_batch_beyond_the_default_axis(exercise):
     frame = memory_frame(exercise, "adam", True, (100_000, 977))
     assert 100_000 in set(frame["batch size"]) and frame["batch size"].max() >= 100_000
-    spec = memory_chart(frame, 11, 977, 100_000).to_dict()
+    spec = memory_chart(frame, 11, 977, 100_000)
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
              for layer in spec["layer"]]
     assert "point" in marks
