@@ -8,6 +8,8 @@ embeddings, validated per class (stratified hold-out) or by k-fold cross-validat
     plan_validation(labels)   hold-out 20 % of each class when every class has ≥ 10 images,
                               else stratified k-fold (k = min(5, smallest class))
     fit_head(x, y, classes, settings, augmented=None, on_progress=None) → HeadFit
+    HeadTrainer(...)          one head, one Adam, one traced step and evaluation for all
+                              of a fit's folds, reset to a new head's state per fold
 
 Hold-out: the head trained on the other 80 % is the one you keep, and its validation figures
 are exactly those of that head. k-fold: each image is predicted once by the head that did not
@@ -150,59 +152,149 @@ def plan_validation(labels, seed=0):
                                     for f in range(k)])
 
 
+class HeadTrainer:
+    """One head, one Adam and their two compiled functions (a training step and the
+    evaluation), traced once and reused for every fold: ``train`` puts the head and the
+    optimizer back to their initial state first, so each fold trains exactly as a new head
+    would (same initial weights, dropout draws and shuffles as ``keras.utils.set_random_seed``
+    then a new head gives), without paying for new traces.
+
+    The standardisation lives in two variables the compiled functions read (Keras'
+    ``Normalization`` would bake its mean and variance into the trace as constants); the
+    trainer's own head therefore skips its ``standardize`` layer, and ``kept_head()`` returns
+    an independent ``build_head`` model with the current fold's standardisation and weights.
+
+    A plain loop over the compiled step: for a few hundred embeddings Keras' ``fit`` spends far
+    longer on per-epoch machinery than on the arithmetic. Same maths: Adam on the mean sparse
+    cross-entropy over shuffled mini-batches; the epoch's loss and accuracy are averaged over
+    its batches, validation is computed at the epoch's end.
+    """
+
+    def __init__(self, features, classes, settings):
+        import keras
+        import tensorflow as tf
+
+        self.features, self.classes, self.settings = features, classes, settings
+        keras.utils.set_random_seed(settings.seed)
+        self.head = build_head(features, classes, settings)
+        layers = self.head.layers[1:]                       # all but the standardisation
+        optimizer = keras.optimizers.Adam(settings.learning_rate)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        variables = self.head.trainable_variables
+        optimizer.build(variables)
+        self.mean = tf.Variable(tf.zeros([features]), trainable=False, name="mean")
+        self.variance = tf.Variable(tf.ones([features]), trainable=False, name="variance")
+        # What training changes, to put back before each fold: the Dense layers' weights
+        # (drawn again from their own seeded initializers, which give the values they were
+        # built with), the dropout layers' seed states (as built), Adam's iteration count and
+        # moments (zeros; its learning rate is one of its variables too, and stays).
+        self.dense = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
+        self.seed_states = [(v, v.numpy()) for v in self.head.non_trainable_variables]
+        self.optimizer_state = [v for v in optimizer.variables
+                                if v is not optimizer.learning_rate]
+        epsilon = keras.backend.epsilon()
+        mean, variance = self.mean, self.variance
+
+        def forward(inputs, training):
+            # keras.layers.Normalization's (x − mean) / max(√variance, ε), from the variables
+            z = (inputs - mean) / tf.maximum(tf.sqrt(variance), epsilon)
+            for layer in layers:
+                z = layer(z, training=training)
+            return z
+
+        signature = [tf.TensorSpec([None, features], tf.float32), tf.TensorSpec([None], tf.int64)]
+
+        @tf.function(input_signature=signature)
+        def train_step(inputs, labels):
+            with tf.GradientTape() as tape:
+                probabilities = forward(inputs, True)
+                loss = loss_fn(labels, probabilities)
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            hits = tf.reduce_sum(tf.cast(tf.argmax(probabilities, 1) == labels, tf.float32))
+            return tf.stack([loss, hits])
+
+        @tf.function(input_signature=signature)
+        def evaluate(inputs, labels):
+            probabilities = forward(inputs, False)
+            hits = tf.cast(tf.argmax(probabilities, 1) == labels, tf.float32)
+            return tf.stack([loss_fn(labels, probabilities), tf.reduce_mean(hits)]), probabilities
+
+        self.train_step, self.evaluate = train_step, evaluate
+        # Traced here, once; calling the concrete functions skips the per-call signature
+        # matching (about a third of each call's Python time).
+        self.step_graph = train_step.get_concrete_function()
+        self.evaluate_graph = evaluate.get_concrete_function()
+
+    def tracing_counts(self):
+        return {"train_step": self.train_step.experimental_get_tracing_count(),
+                "evaluate": self.evaluate.experimental_get_tracing_count()}
+
+    def reset(self):
+        """The head and the optimizer as a new head and a new Adam would start."""
+        import keras
+
+        for layer in self.dense:
+            layer.kernel.assign(layer.kernel_initializer(layer.kernel.shape, layer.kernel.dtype))
+            layer.bias.assign(layer.bias_initializer(layer.bias.shape, layer.bias.dtype))
+        for variable, value in self.seed_states:
+            variable.assign(value)
+        for variable in self.optimizer_state:
+            variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
+
+    def train(self, x, y, validation=None, on_epoch=None):
+        """Train from the initial state on ``x`` (n, features) float32, ``y`` (n,) int64;
+        returns (history, validation probabilities (m, classes) of the last epoch, or None).
+        ``on_epoch(row)`` gets {epoch, loss, accuracy[, val_loss, val_accuracy]} after each
+        epoch."""
+        self.reset()
+        mean, variance = standardization(x)
+        self.mean.assign(mean.astype(np.float32))
+        self.variance.assign(variance.astype(np.float32))
+        if validation is not None:
+            import tensorflow as tf
+
+            validation = tuple(tf.convert_to_tensor(part) for part in validation)
+        rng = np.random.default_rng(self.settings.seed)
+        batch_size, n, train_step = self.settings.batch_size, len(x), self.step_graph
+        history, probabilities = [], None
+        for epoch in range(1, self.settings.epochs + 1):
+            order = rng.permutation(n)
+            loss_sum, hits = 0.0, 0.0
+            for begin in range(0, n, batch_size):
+                batch = order[begin:begin + batch_size]
+                loss, batch_hits = train_step(x[batch], y[batch]).numpy()
+                loss_sum += float(loss) * len(batch)
+                hits += float(batch_hits)
+            row = {"epoch": epoch, "loss": loss_sum / n, "accuracy": hits / n}
+            if validation is not None:
+                figures, probabilities = self.evaluate_graph(*validation)
+                val_loss, val_accuracy = figures.numpy()
+                row.update(val_loss=float(val_loss), val_accuracy=float(val_accuracy))
+            history.append(row)
+            if on_epoch:
+                on_epoch(row)
+        if probabilities is not None:
+            probabilities = np.asarray(probabilities, np.float32)
+        return history, probabilities
+
+    def kept_head(self):
+        """An independent ``build_head`` model with the current standardisation and weights."""
+        head = build_head(self.features, self.classes, self.settings, self.mean.numpy(),
+                          self.variance.numpy())
+        head.set_weights(self.head.get_weights())
+        return head
+
+
 def train_head(x, y, classes, settings, validation=None, on_epoch=None):
     """Fit a new head on embeddings ``x`` (n, features), labels ``y``; returns (head, history).
     ``on_epoch(row)`` gets {epoch, loss, accuracy[, val_loss, val_accuracy]} after each epoch.
-
-    A plain loop over one compiled training step: for a few hundred embeddings Keras'
-    ``fit`` spends far longer on per-epoch machinery than on the arithmetic. Same maths:
-    Adam on the mean sparse cross-entropy over shuffled mini-batches; the epoch's loss and
-    accuracy are averaged over its batches, validation is computed at the epoch's end.
-    """
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(settings.seed)
-    head = build_head(x.shape[1], classes, settings, *standardization(x))
-    optimizer = keras.optimizers.Adam(settings.learning_rate)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    variables = head.trainable_variables
-    optimizer.build(variables)
-    signature = [tf.TensorSpec([None, x.shape[1]], tf.float32), tf.TensorSpec([None], tf.int64)]
-
-    @tf.function(input_signature=signature)
-    def train_step(inputs, labels):
-        with tf.GradientTape() as tape:
-            probabilities = head(inputs, training=True)
-            loss = loss_fn(labels, probabilities)
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        hits = tf.cast(tf.argmax(probabilities, 1) == labels, tf.float32)
-        return loss, tf.reduce_sum(hits)
-
-    @tf.function(input_signature=signature)
-    def evaluate(inputs, labels):
-        probabilities = head(inputs, training=False)
-        hits = tf.cast(tf.argmax(probabilities, 1) == labels, tf.float32)
-        return loss_fn(labels, probabilities), tf.reduce_mean(hits)
-
-    rng = np.random.default_rng(settings.seed)
-    history = []
-    for epoch in range(1, settings.epochs + 1):
-        order = rng.permutation(len(x))
-        losses, hits = [], 0.0
-        for begin in range(0, len(x), settings.batch_size):
-            batch = order[begin:begin + settings.batch_size]
-            loss, batch_hits = train_step(x[batch], y[batch])
-            losses.append(float(loss) * len(batch))
-            hits += float(batch_hits)
-        row = {"epoch": epoch, "loss": sum(losses) / len(x), "accuracy": hits / len(x)}
-        if validation is not None:
-            val_loss, val_accuracy = evaluate(*validation)
-            row.update(val_loss=float(val_loss), val_accuracy=float(val_accuracy))
-        history.append(row)
-        if on_epoch:
-            on_epoch(row)
-    return head, history
+    One training with its own ``HeadTrainer`` (``fit_head`` shares one across its folds)."""
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
+    if validation is not None:
+        validation = (np.asarray(validation[0], np.float32), np.asarray(validation[1], np.int64))
+    trainer = HeadTrainer(x.shape[1], classes, settings)
+    history, _ = trainer.train(x, y, validation, on_epoch)
+    return trainer.kept_head(), history
 
 
 def predict_head(head, x):
@@ -275,8 +367,9 @@ def fit_head(x, y, classes, settings, augmented=None, on_progress=None):
     x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
     plan = plan_validation(y, settings.seed)
     probabilities = np.full((len(y), len(classes)), np.nan, np.float32)
-    history, head = [], None
+    history = []
     start = time.monotonic()
+    trainer = HeadTrainer(x.shape[1], len(classes), settings)     # traced once, for all folds
     for number, (train, val) in enumerate(plan.folds, 1):
         def on_epoch(row, fold=number):
             row["fold"] = fold
@@ -284,9 +377,8 @@ def fit_head(x, y, classes, settings, augmented=None, on_progress=None):
             if on_progress:
                 on_progress(row)
 
-        head, _ = train_head(*with_copies(x, y, train, augmented), len(classes), settings,
-                             validation=(x[val], y[val]), on_epoch=on_epoch)
-        probabilities[val] = predict_head(head, x[val])
+        _, probabilities[val] = trainer.train(*with_copies(x, y, train, augmented),
+                                              validation=(x[val], y[val]), on_epoch=on_epoch)
     train_images = len(plan.folds[0][0])
     if plan.kind == "kfold":
         def on_epoch(row):
@@ -295,8 +387,8 @@ def fit_head(x, y, classes, settings, augmented=None, on_progress=None):
             if on_progress:
                 on_progress(row)
 
-        head, _ = train_head(*with_copies(x, y, np.arange(len(y)), augmented), len(classes),
-                             settings, on_epoch=on_epoch)
+        trainer.train(*with_copies(x, y, np.arange(len(y)), augmented), on_epoch=on_epoch)
         train_images = len(y)
+    head = trainer.kept_head()
     return HeadFit(head, plan, list(classes), y, probabilities, history, train_images,
                    time.monotonic() - start)
