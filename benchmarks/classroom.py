@@ -15,6 +15,7 @@ a scripted lesson for ``--minutes`` with think times between actions:
     python benchmarks/classroom.py                          # 10, 20, 30 sessions × 3 min
     python benchmarks/classroom.py --sessions 30 --minutes 3
     python benchmarks/classroom.py --quick                  # 2 sessions × 0.5 min (smoke)
+    python benchmarks/classroom.py --sessions 30 --before be7b07c   # that commit's app first
 
 Reported per kind of action: count, p50/p95 seconds to its answer, errors (exception boxes,
 missing answers, timeouts — the first few printed); the training queue's waits; the server's CPU
@@ -22,7 +23,8 @@ seconds per action (the server's process group: Streamlit and its training worke
 /proc) and its CPU use against the cores; the Streamlit process's peak RSS (VmHWM) and the
 group's peak RSS; and which resource runs out first (CPU share vs memory share). Each level
 gets a fresh server (127.0.0.1, a free port), stopped by its process group. The last line is
-one JSON object. Targets (issue 21): 0 errors at 30 sessions, the calculator's p95 < 0.5 s.
+one JSON object; the Streamlit process's RSS is also printed minute by minute (bounded memory
+levels off). Targets (issue 21): 0 errors at 30 sessions, the calculator's p95 < 0.5 s.
 Widgets are found by their labels: Classify's file uploader, the calculator's "Preset",
 "batch size" and its JSON text area ("paste" in the label), MNIST's "Recipe", "Epochs", "Training examples", "Train", the transfer page's
 "Folder, inside the server's teaching folder", "Load folder", "Train".
@@ -33,7 +35,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -46,7 +47,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from harness import StreamlitServer  # noqa: E402
 from headless_session import HeadlessSession, SessionError  # noqa: E402
-from load import SAMPLES, percentile, unique_photos  # noqa: E402
+from load import SAMPLES, checkout, percentile, unique_photos  # noqa: E402
 
 lesson = {"classify": 0.6, "calculator": 0.2, "mnist": 0.1, "transfer": 0.1}
 ANSWER_TIMEOUT_S = 300          # an action without its answer by then is an error
@@ -211,18 +212,24 @@ def small_network_json():
                                            "activation": "softmax", "use_bias": True}}]}})
 
 
-async def monitor(pgid, stop, samples):
+async def monitor(server, pgid, stop, samples, streamlit_minutes):
+    """Each second the group's RSS (into ``samples``); each minute the Streamlit process's RSS
+    (into ``streamlit_minutes``, MiB): does it level off, or grow with every answer?"""
+    started = time.monotonic()
     while not stop.is_set():
         samples.append(group_usage(pgid)[1])
+        if time.monotonic() - started >= 60 * len(streamlit_minutes):
+            streamlit_minutes.append(server.memory_kib()[0] / 1024)
         try:
             await asyncio.wait_for(stop.wait(), 1.0)
         except asyncio.TimeoutError:
             pass
 
 
-async def lesson_level(args, sessions, teaching_root, rng):
+async def lesson_level(args, sessions, teaching_root, rng, root=REPO_ROOT, label=""):
     env = {"CNNLAB_TRANSFER_FOLDERS": teaching_root, "CNNLAB_MAX_TRAINING_SECONDS": "300"}
-    with StreamlitServer(log_name=f"classroom-{sessions}.log", env=env) as server:
+    with StreamlitServer(log_name=f"classroom-{sessions}{label}.log", env=env,
+                         root=root) as server:
         pgid = os.getpgid(server.process.pid)
         warm = Student(server.url, -1, time.monotonic() + 1, [], random.Random(0), [],
                        teaching_root)
@@ -230,14 +237,14 @@ async def lesson_level(args, sessions, teaching_root, rng):
             warm.session = session                      # loads the model and its compile
             await session.open("classify")
             await warm.classify()
-        records, rss = [], []
+        records, rss, streamlit_minutes = [], [], []
         photos_each = int(args.minutes * 60 / 3) + 2
         fresh = unique_photos(sessions * photos_each)
         cpu_before, _ = group_usage(pgid)
         started = time.monotonic()
         deadline = started + args.minutes * 60
         stop = asyncio.Event()
-        watcher = asyncio.create_task(monitor(pgid, stop, rss))
+        watcher = asyncio.create_task(monitor(server, pgid, stop, rss, streamlit_minutes))
         students = [Student(server.url, n, deadline, records, random.Random(rng.random()),
                             fresh[n * photos_each:(n + 1) * photos_each], teaching_root)
                     for n in range(sessions)]
@@ -253,9 +260,12 @@ async def lesson_level(args, sessions, teaching_root, rng):
         cpu_after, _ = group_usage(pgid)
         stop.set()
         await watcher
-        _, streamlit_peak = server.memory_kib()
-    return summarize(sessions, records, wall, cpu_after - cpu_before, streamlit_peak,
-                     max(rss, default=0))
+        streamlit_now, streamlit_peak = server.memory_kib()
+        streamlit_minutes.append(streamlit_now / 1024)
+    result = summarize(sessions, records, wall, cpu_after - cpu_before, streamlit_peak,
+                       max(rss, default=0))
+    result["streamlit_rss_by_minute_mib"] = streamlit_minutes
+    return result
 
 
 def summarize(sessions, records, wall, cpu, streamlit_peak_kib, group_peak_kib):
@@ -279,7 +289,7 @@ def summarize(sessions, records, wall, cpu, streamlit_peak_kib, group_peak_kib):
     first = "CPU" if cpu_share >= memory_share else "memory"
     if max(cpu_share, memory_share) < 0.5:
         first = f"neither yet (the larger share is {first}'s)"
-    return {"sessions": sessions, "wall_s": wall, "actions": actions, "rows": rows,
+    return {"app": "", "sessions": sessions, "wall_s": wall, "actions": actions, "rows": rows,
             "errors": [r for r in records if r["error"]][:5],
             "error_count": sum(1 for r in records if r["error"]),
             "mnist_queue_wait_s": {"count": len(waits),
@@ -292,8 +302,8 @@ def summarize(sessions, records, wall, cpu, streamlit_peak_kib, group_peak_kib):
 
 
 def print_level(result):
-    print(f"\n{result['sessions']} sessions, {result['wall_s']:.0f} s, {result['actions']} "
-          f"answers, {result['error_count']} errors")
+    print(f"\n{result['app'] or 'this checkout'}: {result['sessions']} sessions, "
+          f"{result['wall_s']:.0f} s, {result['actions']} answers, {result['error_count']} errors")
     print(f"  {'action':<28}{'count':>6}{'errors':>8}{'p50 s':>8}{'p95 s':>8}")
     for kind, row in result["rows"].items():
         p50 = "—" if row["p50_s"] is None else f"{row['p50_s']:.2f}"
@@ -308,6 +318,8 @@ def print_level(result):
           f"Streamlit {result['streamlit_peak_rss_mib']:.0f} MiB, with training workers "
           f"{result['group_peak_rss_mib']:.0f} MiB ({result['memory_share']:.0%} of RAM); "
           f"runs out first: {result['runs_out_first']}")
+    print("  Streamlit RSS at the start and after each minute (MiB): "
+          + " / ".join(f"{m:,.0f}" for m in result["streamlit_rss_by_minute_mib"]))
     for error in result["errors"]:
         print(f"  error in {error['kind']}: {error['error']}")
 
@@ -318,6 +330,9 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=3.0, help="lesson length per level")
     parser.add_argument("--quick", action="store_true", help="2 sessions × 0.5 min (smoke)")
     parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--before", metavar="COMMIT",
+                        help="the same lesson on the app as it was at COMMIT first (a git "
+                             "archive), each level, in this run: a same-run baseline")
     parser.add_argument("--only", choices=list(lesson),
                         help="every action of this one kind (to check it works)")
     args = parser.parse_args(argv)
@@ -330,7 +345,15 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="cnnlab-classroom-") as root:
         teaching_folder(root)
         for sessions in args.sessions:
-            result = asyncio.run(lesson_level(args, sessions, root, rng))
+            seed = rng.random()                 # the same students' choices for both apps
+            if args.before:
+                with checkout(args.before) as old:
+                    result = asyncio.run(lesson_level(args, sessions, root, random.Random(seed),
+                                                      old, f"-before-{args.before[:7]}"))
+                result["app"] = f"before {args.before[:7]}"
+                print_level(result)
+                results.append(result)
+            result = asyncio.run(lesson_level(args, sessions, root, random.Random(seed)))
             print_level(result)
             results.append(result)
     print("targets: 0 errors at 30 sessions; calculator p95 < 0.5 s")

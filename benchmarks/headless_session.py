@@ -24,6 +24,16 @@ from streamlit.proto import BackMsg_pb2, ForwardMsg_pb2
 FINISHED = ForwardMsg_pb2.ForwardMsg.ScriptFinishedStatus
 
 
+def delete_file(url, token):
+    """The browser's removal of an uploaded file (a single-file uploader does it to the file it
+    replaces): DELETE with the XSRF header and cookie."""
+    request = urllib.request.Request(url, method="DELETE", headers={
+        "X-Xsrftoken": token, "Cookie": f"_streamlit_xsrf={token}"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        if reply.status not in (200, 204):
+            raise SessionError(f"delete of an upload: HTTP {reply.status}")
+
+
 class SessionError(RuntimeError):
     pass
 
@@ -54,6 +64,7 @@ class HeadlessSession:
     def __init__(self, url, timeout=300):
         self.url, self.timeout = url, timeout
         self.session_id = self.uploader_id = self.page = None
+        self.uploaded_delete_url = None     # the file the uploader holds (replaced by the next)
         self.token = ""
         self.widgets = {}       # label → the widget's proto (its ``id``, options, …), as drawn
         self.texts = []         # what the last run showed in words (headings, markdown, …)
@@ -137,6 +148,7 @@ class HeadlessSession:
 
     async def open(self, page):
         self.page, self.uploader_id, self.widgets = page, None, {}
+        self.uploaded_delete_url = None     # another page's uploader: a new widget
         await self.run()
         if self.session_id is None or (page == "classify" and self.uploader_id is None):
             raise SessionError("the page did not start a session with a file uploader")
@@ -155,8 +167,13 @@ class HeadlessSession:
         if response.error_msg or not response.file_urls:
             raise SessionError(f"no upload URL: {response.error_msg}")
         urls = response.file_urls[0]
+        if self.uploaded_delete_url:        # as the browser: the replaced file is deleted
+            await asyncio.to_thread(delete_file, self.uploaded_delete_url, self.token)
+            self.uploaded_delete_url = None
         upload_url = urls.upload_url if "://" in urls.upload_url else self.url + urls.upload_url
         await asyncio.to_thread(put_file, upload_url, self.token, name, data)
+        self.uploaded_delete_url = (urls.delete_url if "://" in urls.delete_url
+                                    else self.url + urls.delete_url)
         state = BackMsg_pb2.BackMsg().rerun_script.widget_states.widgets.add()
         state.id = self.uploader_id
         info = state.file_uploader_state_value.uploaded_file_info.add()

@@ -10,6 +10,8 @@ embeddings, validated per class (stratified hold-out) or by k-fold cross-validat
     fit_head(x, y, classes, settings, augmented=None, on_progress=None) → HeadFit
     HeadTrainer(...)          one head, one Adam, one traced step and evaluation for all
                               of a fit's folds, reset to a new head's state per fold
+    shared_trainers           the process's trainers by (features, classes, head settings),
+                              reused by every later fit (and every session) of the same shape
 
 Hold-out: the head trained on the other 80 % is the one you keep, and its validation figures
 are exactly those of that head. k-fold: each image is predicted once by the head that did not
@@ -23,8 +25,11 @@ training set. TensorFlow is imported inside the functions.
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -285,6 +290,40 @@ class HeadTrainer:
         return head
 
 
+class TrainerCache:
+    """Traced trainers kept for the whole process, at most ``size``, least recently used
+    dropped. Each ``HeadTrainer`` traces two TensorFlow functions, and TensorFlow does not give
+    back all of a traced function's memory when it is dropped (measured: ~0.4 MiB a function,
+    with or without ``gc.collect()``, its kernel cache cleared or ``keras.backend.
+    clear_session()``): a server that traced new ones for every Train grew by ~140 MiB a minute
+    with 30 students. A trainer serves one fit at a time (its own lock); the epochs and
+    augmentation change no graph, so fits that differ only in them share it."""
+
+    def __init__(self, size=32):
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries = OrderedDict()        # key → [lock, trainer or None]
+
+    @contextmanager
+    def borrow(self, features, classes, settings):
+        key = (features, classes, replace(settings, epochs=HeadSettings.epochs,
+                                          augment_copies=0))
+        with self._lock:
+            entry = self._entries.pop(key, None) or [threading.Lock(), None]
+            self._entries[key] = entry
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        with entry[0]:
+            if entry[1] is None:
+                entry[1] = HeadTrainer(features, classes, settings)
+            trainer = entry[1]
+            trainer.settings = settings      # this fit's epochs (the graph is the same)
+            yield trainer
+
+
+shared_trainers = TrainerCache()
+
+
 def train_head(x, y, classes, settings, validation=None, on_epoch=None):
     """Fit a new head on embeddings ``x`` (n, features), labels ``y``; returns (head, history).
     ``on_epoch(row)`` gets {epoch, loss, accuracy[, val_loss, val_accuracy]} after each epoch.
@@ -369,26 +408,26 @@ def fit_head(x, y, classes, settings, augmented=None, on_progress=None):
     probabilities = np.full((len(y), len(classes)), np.nan, np.float32)
     history = []
     start = time.monotonic()
-    trainer = HeadTrainer(x.shape[1], len(classes), settings)     # traced once, for all folds
-    for number, (train, val) in enumerate(plan.folds, 1):
-        def on_epoch(row, fold=number):
-            row["fold"] = fold
-            history.append(row)
-            if on_progress:
-                on_progress(row)
+    with shared_trainers.borrow(x.shape[1], len(classes), settings) as trainer:  # traced once
+        for number, (train, val) in enumerate(plan.folds, 1):
+            def on_epoch(row, fold=number):
+                row["fold"] = fold
+                history.append(row)
+                if on_progress:
+                    on_progress(row)
 
-        _, probabilities[val] = trainer.train(*with_copies(x, y, train, augmented),
-                                              validation=(x[val], y[val]), on_epoch=on_epoch)
-    train_images = len(plan.folds[0][0])
-    if plan.kind == "kfold":
-        def on_epoch(row):
-            row["fold"] = "all"
-            history.append(row)
-            if on_progress:
-                on_progress(row)
+            _, probabilities[val] = trainer.train(*with_copies(x, y, train, augmented),
+                                                  validation=(x[val], y[val]), on_epoch=on_epoch)
+        train_images = len(plan.folds[0][0])
+        if plan.kind == "kfold":
+            def on_epoch(row):
+                row["fold"] = "all"
+                history.append(row)
+                if on_progress:
+                    on_progress(row)
 
-        trainer.train(*with_copies(x, y, np.arange(len(y)), augmented), on_epoch=on_epoch)
-        train_images = len(y)
-    head = trainer.kept_head()
+            trainer.train(*with_copies(x, y, np.arange(len(y)), augmented), on_epoch=on_epoch)
+            train_images = len(y)
+        head = trainer.kept_head()
     return HeadFit(head, plan, list(classes), y, probabilities, history, train_images,
                    time.monotonic() - start)

@@ -5,6 +5,8 @@ independent training per fold, written here the way ``train_head`` used to be)."
 import json
 import zipfile
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -72,6 +74,7 @@ def trainers(monkeypatch):
             made.append(self)
 
     monkeypatch.setattr(head_module, "HeadTrainer", Recorded)
+    monkeypatch.setattr(head_module, "shared_trainers", head_module.TrainerCache(size=2))
     return made
 
 
@@ -134,3 +137,27 @@ def test_the_kept_head_is_an_independent_keras_model(tmp_path, trainers):
     check_config(json.loads(zipfile.ZipFile(path).read("config.json")))
     loaded = keras.models.load_model(path, safe_mode=True)
     np.testing.assert_allclose(predict_head(loaded, x), expected, atol=1e-6)
+
+
+def test_later_fits_of_the_same_shape_reuse_the_trainer_and_answer_as_a_new_one(trainers):
+    """The process keeps its traced trainers: a second fit (other images, other epochs) traces
+    nothing new and gives what a fresh trainer gives; another shape gets its own, and the
+    least recently used is dropped beyond the cache's size (2 here)."""
+    first, second = small_set((3, 3), features=40, seed=3), small_set((4, 3), features=40, seed=4)
+    settings = HeadSettings(epochs=5, batch_size=2)
+    fit_head(*first, ["a", "b"], settings)
+    again = fit_head(*second, ["a", "b"], replace(settings, epochs=7))
+    assert len(trainers) == 1
+    assert trainers[0].tracing_counts() == {"train_step": 1, "evaluate": 1}
+    head_module.shared_trainers = head_module.TrainerCache(size=2)     # a fresh process
+    fresh = fit_head(*second, ["a", "b"], replace(settings, epochs=7))
+    assert len(trainers) == 2
+    np.testing.assert_allclose(again.probabilities, fresh.probabilities, atol=1e-6)
+    assert [row["loss"] for row in again.history] == pytest.approx(
+        [row["loss"] for row in fresh.history], abs=1e-6)
+    np.testing.assert_allclose(predict_head(again.head, second[0]),
+                               predict_head(fresh.head, second[0]), atol=1e-6)
+    fit_head(*small_set((3, 3), features=24), ["a", "b"], settings)          # another shape
+    fit_head(*small_set((3, 3), features=16), ["a", "b"], settings)          # and another
+    fit_head(*second, ["a", "b"], settings)                                  # dropped: new
+    assert len(trainers) == 5
