@@ -32,7 +32,7 @@ def shared_classifier(key, weights, precision):
     classifier = inference.load_classifier(key, configured=weights, precision=precision,
                                            runtime=inference.server_runtime())
     classifier.warm_up()
-    inference.freeze_long_lived_objects()       # post-run garbage collections skip the model
+    inference.freeze_long_lived_objects()       # later garbage collections skip the model
     return classifier
 
 

@@ -23,7 +23,7 @@ state = st.session_state
 @st.cache_resource(show_spinner="Loading the backbone (once for the whole server)…")
 def shared_backbone(key, weights):
     backbone = Backbone(key, weights)
-    freeze_long_lived_objects()                 # post-run garbage collections skip the model
+    freeze_long_lived_objects()                 # later garbage collections skip the model
     return backbone
 
 

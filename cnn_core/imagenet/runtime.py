@@ -355,11 +355,12 @@ def freeze_long_lived_objects():
     """Move every object alive now — TensorFlow, Keras, OpenVINO and the shared models just
     built — to Python's permanent generation (``gc.freeze``), out of every later collection.
 
-    After each script run Streamlit runs a full ``gc.collect(2)`` (``runner.postScriptGC``) and,
-    once Keras is imported, ``keras.backend.clear_session()``, which collects again. Each walked
-    the whole machine-learning heap: ~0.3 s of server CPU apiece per rerun, most of what an
-    upload cost. Frozen, they walk only what was made since. Call it once a shared model is
-    built (``st.cache_resource``); objects frozen are never freed, so not per session."""
+    Python's full collections walk every tracked object: over the machine-learning heap ~0.3 s
+    of server CPU apiece. Streamlit ran two after every script run (``runner.postScriptGC`` and
+    ``keras.backend.clear_session()``; both off in CNN Lab's server since issue 21), and
+    Python still runs its own now and then; frozen, they walk only what was made since. Call it
+    once a shared model is built (``st.cache_resource``); objects frozen are never freed, so
+    not per session."""
     import gc
 
     gc.freeze()
