@@ -141,7 +141,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="SqueezeNet only, 5 lone calls (a smoke run, ~30 s)")
-    parser.add_argument("--repeat", type=int, default=15, help="lone-image calls per runtime")
+    parser.add_argument("--repeat", type=int, default=51,
+                        help="lone-image calls per runtime (a 2-ms model needs many: the "
+                             "median of 15 wandered by up to 30 %%)")
     parser.add_argument("--concurrent", type=int, default=8, help="callers at once")
     parser.add_argument("--rounds", type=int, default=4, help="requests per caller per burst")
     parser.add_argument("--models", nargs="+", default=["squeezenet", "inception_v3"])
