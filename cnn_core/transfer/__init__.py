@@ -5,7 +5,9 @@ runtime), a small head trained in seconds, validation you can read, and a ``.ker
     data.py       your classes and their images (uploads or a server folder)
     embed.py      the backbone and its cached embeddings
     augment.py    altered copies of a photo (seeded)
-    head.py       the head (sized by the calculator), its training and validation
+    head.py       the head (sized by the calculator)
+    trainer.py    its training: one traced step per shape, kept for the process
+    validation.py hold-out or k-fold, and the head you keep
     model.py      the whole model: export and safe import
     finetune.py   Géron's second step: the backbone's top block unfrozen
     views.py      tables and charts

@@ -3,7 +3,8 @@ head → one exported model. The page and the command line (``python -m cnn_core
 ``__main__.py``) are two front ends over ``teach``.
 
 The pieces: ``data`` (classes and images), ``embed`` (backbone, cached embeddings),
-``augment`` (altered copies), ``head`` (head, validation), ``model`` (the whole model, export
+``augment`` (altered copies), ``head`` (the head), ``trainer`` (training it),
+``validation`` (hold-out or k-fold, the head you keep), ``model`` (the whole model, export
 and safe import), ``finetune`` (Géron's second step: the backbone's top block unfrozen).
 """
 
@@ -11,8 +12,9 @@ import numpy as np
 
 from cnn_core.errors import CNNLabError
 from cnn_core.transfer.augment import augmented_copies, copy_keys
-from cnn_core.transfer.head import fit_head, head_report
+from cnn_core.transfer.head import head_report
 from cnn_core.transfer.model import TransferModel
+from cnn_core.transfer.validation import fit_head
 
 augment_copies = 4        # altered copies per training image with --augment (page default too)
 

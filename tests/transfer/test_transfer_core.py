@@ -15,8 +15,8 @@ from cnn_core.errors import CNNLabError
 from cnn_core.transfer.augment import augmented_copies, augmented_copy, copy_seed
 from cnn_core.transfer.data import (TeachingSet, check_class_name, read_class_folders,
                                     server_folder)
-from cnn_core.transfer.head import (HeadSettings, build_head, fit_head, head_report,
-                                    plan_validation, with_copies)
+from cnn_core.transfer.head import HeadSettings, build_head, head_report
+from cnn_core.transfer.validation import fit_head, plan_validation, with_copies
 from cnn_core.transfer.model import check_config, read_metadata
 from tests.transfer.test_transfer_support import variants, write_class_folders
 

@@ -10,9 +10,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cnn_core.transfer import head as head_module
-from cnn_core.transfer.head import (HeadSettings, build_head, fit_head, predict_head,
-                                    standardization, train_head, with_copies)
+from cnn_core.transfer import trainer as trainer_module
+from cnn_core.transfer.head import HeadSettings, build_head, predict_head, standardization
+from cnn_core.transfer.trainer import train_head
+from cnn_core.transfer.validation import fit_head, with_copies
 from cnn_core.transfer.model import check_config
 
 
@@ -68,13 +69,13 @@ def trainers(monkeypatch):
     """Every HeadTrainer that fit_head makes, in order."""
     made = []
 
-    class Recorded(head_module.HeadTrainer):
+    class Recorded(trainer_module.HeadTrainer):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             made.append(self)
 
-    monkeypatch.setattr(head_module, "HeadTrainer", Recorded)
-    monkeypatch.setattr(head_module, "shared_trainers", head_module.TrainerCache(size=2))
+    monkeypatch.setattr(trainer_module, "HeadTrainer", Recorded)
+    monkeypatch.setattr(trainer_module, "shared_trainers", trainer_module.TrainerCache(size=2))
     return made
 
 
@@ -149,7 +150,7 @@ def test_later_fits_of_the_same_shape_reuse_the_trainer_and_answer_as_a_new_one(
     again = fit_head(*second, ["a", "b"], replace(settings, epochs=7))
     assert len(trainers) == 1
     assert trainers[0].tracing_counts() == {"train_step": 1, "evaluate": 1}
-    head_module.shared_trainers = head_module.TrainerCache(size=2)     # a fresh process
+    trainer_module.shared_trainers = trainer_module.TrainerCache(size=2)     # a fresh process
     fresh = fit_head(*second, ["a", "b"], replace(settings, epochs=7))
     assert len(trainers) == 2
     np.testing.assert_allclose(again.probabilities, fresh.probabilities, atol=1e-6)
