@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 from cnn_core.inside import (imagenet_model, layer_maps, mosaic,  # noqa: E402
                              photo_input, shipped_digit_model)
-from cnn_core.inside.sources import InsideInput, pixels_digest  # noqa: E402
+from cnn_core.inside.inputs import InsideInput, pixels_digest  # noqa: E402
 from cnn_core.mnist import load_mnist  # noqa: E402
 from cnn_core.paths import DATA_DIR, MODELS_DIR  # noqa: E402
 

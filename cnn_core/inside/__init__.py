@@ -2,8 +2,9 @@
 convolution step by step and occlusion sensitivity — on the session's own model and input.
 
     sources.py       which model (the shipped small MNIST CNN, a session's MNIST run, the
-                     Classify page's ImageNet model, a transfer model) and which input, with
-                     that model's own preprocessing; built once per process, shared; the caches
+                     Classify page's ImageNet model, a transfer model), with its own
+                     preprocessing; built once per process, shared; the caches
+    inputs.py        which input: a digit or a photo through the model's own pipeline
     activations.py   one multi-output model per model: every layer's output from one pass
     maps.py          feature maps → small pictures (≤ 128 px a map), the byte-bounded cache
     kernels.py       the first convolution's kernels as pictures, a deeper filter's weights
@@ -26,9 +27,10 @@ from cnn_core.inside.occlusion import (Occlusion, forward_passes, occlusion_map,
                                        occlusion_picture, occlusion_positions)
 from cnn_core.inside.projection import (Projection, penultimate_pca, projection_alt,
                                         projection_chart)
-from cnn_core.inside.sources import (PROJECTED_DIGITS, InsideInput, InsideModel, digit_input,
-                                     digit_model, imagenet_model, model_choices, photo_input,
-                                     shipped_card, shipped_digit_model, transfer_inside_model)
+from cnn_core.inside.inputs import InsideInput, digit_input, photo_input
+from cnn_core.inside.sources import (PROJECTED_DIGITS, InsideModel, digit_model, imagenet_model,
+                                     model_choices, shipped_card, shipped_digit_model,
+                                     transfer_inside_model)
 from cnn_core.inside.views import (convolution_rows, kernels_alt, maps_alt, occlusion_alt,
                                    overview_alt, step_sentence)
 

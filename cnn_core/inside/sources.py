@@ -1,4 +1,4 @@
-"""Which model is looked inside, and which input, each with the model's own preprocessing.
+"""Which model is looked inside, each with its own preprocessing of an input (``inputs.py``).
 
 Models (one ``InsideModel`` per model per process, shared by sessions, at most MAX_MODELS):
     shipped_digit_model()          the small MNIST CNN shipped in data/models (checked against
@@ -6,12 +6,6 @@ Models (one ``InsideModel`` per model per process, shared by sessions, at most M
     digit_model(keras_bytes, title, model=None)  an MNIST run of this session (its .keras bytes)
     imagenet_model(key, weights)   the Classify page's ImageNet model (through OpenVINO)
     transfer_inside_model(tm)      the transfer page's model (a cnn_core.transfer TransferModel)
-Inputs:
-    digit_input(image, name, label=None, as_is=False)  a drawing/upload → MNIST's 28×28
-        (cnn_core.mnist.preprocess_digit, the MNIST page's pipeline); ``as_is``: already an
-        MNIST digit (a test digit)
-    photo_input(source, size, name)  a photo → the Classify page's pipeline (cnn_core.imaging's
-        prepare_image: RGB, centre crop, resize), then the model's own scaling
 InsideModel:
     .look(inp) → Look(maps [LayerMaps], probabilities, conv_input, conv_output, seconds,
         cached): every layer's maps from one forward pass, cached as pictures by (model digest,
@@ -28,7 +22,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from cnn_core.errors import CNNLabError
 from cnn_core.inside.maps import PictureCache, layer_maps
@@ -39,54 +32,8 @@ MAX_MODELS = 6                 # models kept built per process (each with its co
 DIGIT_CLASSES = [str(digit) for digit in range(10)]
 looks_cache = PictureCache(max_bytes=96 * 2**20)     # every layer's pictures, by (model, input)
 occlusions_cache = PictureCache(max_bytes=16 * 2**20)  # maps by (model, input, class, settings)
-DISPLAY_SIDE = 224                                    # px: a digit is enlarged to this to be seen
 extras_cache = PictureCache(max_bytes=8 * 2**20)      # maximisations and projections, by model
 PROJECTED_DIGITS = 1000                               # test digits in the penultimate layer's PCA
-
-
-@dataclass(frozen=True)
-class InsideInput:
-    name: str
-    kind: str                 # "digit" (28×28 grey) or "photo" (s×s RGB)
-    pixels: np.ndarray        # uint8: (28, 28) or (s, s, 3): what the model's scaling reads
-    digest: str
-    label: str | None = None  # the true class, where known (a test digit)
-
-    @property
-    def picture(self):
-        """The input as the model sees it, a digit enlarged (nearest) to DISPLAY_SIDE."""
-        image = Image.fromarray(self.pixels)
-        if self.kind == "digit":
-            image = image.resize((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.NEAREST)
-        return image
-
-
-def pixels_digest(pixels):
-    pixels = np.ascontiguousarray(pixels)
-    return hashlib.sha256(str(pixels.shape).encode() + pixels.tobytes()).hexdigest()
-
-
-def digit_input(image, name, label=None, as_is=False):
-    from cnn_core.mnist import preprocess_digit
-
-    pixels = np.asarray(image, np.uint8) if as_is else preprocess_digit(image)
-    return InsideInput(name, "digit", pixels, pixels_digest(pixels), label)
-
-
-def photo_input(source, size, name=None):
-    """A path, bytes or upload through the Classify pipeline; or pixels already through it
-    (uint8 (size, size, 3), e.g. a photo the Classify page prepared)."""
-    from cnn_core.imaging import prepare_image
-
-    if isinstance(source, np.ndarray):
-        if source.shape != (size, size, 3):
-            raise CNNLabError(f"this photo was prepared for another model ({source.shape[0]} "
-                              f"px); upload it again.")
-        pixels = np.asarray(source, np.uint8)
-        return InsideInput(name or "photo", "photo", pixels, pixels_digest(pixels))
-    image = prepare_image(source, size, name=name)
-    pixels = np.asarray(image.resized, np.uint8)
-    return InsideInput(image.name, "photo", pixels, pixels_digest(pixels))
 
 
 def scale_digits(pixels):
